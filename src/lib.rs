@@ -1,0 +1,17 @@
+//! YouMeYou: one crate, two builds. With `ssr` it is the server (axum + Leptos SSR, the
+//! orchestrator, the stores and the transports); with `hydrate` it is the WASM front end that
+//! hydrates the server's HTML. The pure domain lives in the `youmeyou-core` crate.
+
+pub mod app;
+pub mod components;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the WASM bundle: attaches the reactive UI to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,123 @@
+//! Who is asking: the session (cookie or bearer JWT) of a user, or a run-scoped read-only build
+//! token. Extractors turn a request into a `CurrentUser` (sessions only) or a `Viewer` (either),
+//! so every handler states what it accepts in its signature.
+
+pub mod tokens;
+
+use crate::server::{error::ApiError, state::AppState};
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap};
+use tokens::{KeyRing, TokenError, TokenKind};
+
+/// Name of the HttpOnly session cookie.
+pub const SESSION_COOKIE: &str = "ymy_session";
+
+/// Anyone allowed to read something: a signed-in user, or a build token for one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    User { user_id: String },
+    Build { owner_id: String, run_id: String },
+}
+
+impl Viewer {
+    /// Whether this viewer may watch/read the run `run_id` owned by `owner_id`.
+    pub fn can_read_run(&self, owner_id: &str, run_id: &str) -> bool {
+        match self {
+            Viewer::User { user_id } => user_id == owner_id,
+            Viewer::Build {
+                owner_id: o,
+                run_id: r,
+            } => o == owner_id && r == run_id,
+        }
+    }
+
+    /// The signed-in user, if this is a session (build tokens can never change anything).
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Viewer::User { user_id } => Some(user_id),
+            Viewer::Build { .. } => None,
+        }
+    }
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    ApiError::Unauthorized(e.to_string())
+}
+
+/// The bearer token of `Authorization`, else the session cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        if value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(value[7..].trim().to_string());
+        }
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+        })
+}
+
+/// Session or build token → viewer.
+pub fn viewer_from_token(keys: &KeyRing, token: &str) -> Result<Viewer, ApiError> {
+    match keys.verify(token, TokenKind::Session) {
+        Ok(claims) => Ok(Viewer::User {
+            user_id: claims.sub,
+        }),
+        Err(TokenError::Invalid) => {
+            let claims = keys.verify(token, TokenKind::Build).map_err(token_error)?;
+            Ok(Viewer::Build {
+                owner_id: claims.sub,
+                run_id: claims.run.unwrap_or_default(),
+            })
+        }
+        Err(e) => Err(token_error(e)),
+    }
+}
+
+/// A signed-in user (session cookie or bearer session token). Build tokens are refused.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from_headers(&parts.headers)
+            .ok_or_else(|| ApiError::Unauthorized("no session cookie or bearer token".into()))?;
+        let claims = state
+            .keys
+            .verify(&token, TokenKind::Session)
+            .map_err(token_error)?;
+        Ok(CurrentUser { id: claims.sub })
+    }
+}
+
+/// A session or a build token, from the headers or (for EventSource, which cannot set headers)
+/// the `token` query parameter.
+pub struct RunViewer(pub Viewer);
+
+impl FromRequestParts<AppState> for RunViewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from_headers(&parts.headers)
+            .or_else(|| query_token(parts.uri.query()))
+            .ok_or_else(|| ApiError::Unauthorized("no session, bearer or build token".into()))?;
+        viewer_from_token(&state.keys, &token).map(RunViewer)
+    }
+}
+
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "token" && !v.is_empty()).then(|| v.to_string())
+    })
+}

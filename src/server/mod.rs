@@ -1,0 +1,64 @@
+//! The server side: configuration, the HTTP host (UI + API on one axum router), the stores and,
+//! in later modules, the orchestrator and the real-time transports. Only compiled with `ssr`.
+
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod secrets;
+pub mod shutdown;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+use crate::app::{shell, App};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use state::AppState;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+pub use config::ServeConfig;
+
+/// Opens the stores, builds the state and serves until `shutdown` resolves. Tests call this
+/// with a listener on port 0; `youmeyou serve` calls it with the configured address.
+pub async fn run(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::open(config).await?;
+    let app = router(state.clone());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    state.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The whole HTTP surface: operations, API, UI pages and static assets.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let app = Router::new()
+        .merge(routes::ops::routes())
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(assets::fallback)
+        .with_state(state);
+    telemetry::with_http_layers(app)
+}
+
+/// Leptos settings for a binary that serves its own embedded assets.
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("youmeyou")
+        .site_pkg_dir("pkg")
+        .site_root("target/site")
+        .build()
+}

@@ -1,0 +1,3 @@
+//! HTTP routes, one module per area of the contract.
+
+pub mod ops;
