@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod realtime;
 pub mod routes;
 pub mod secrets;
 pub mod shutdown;

@@ -3,6 +3,7 @@
 
 use crate::server::auth::tokens::KeyRing;
 use crate::server::config::{DatabaseTarget, ServeConfig};
+use crate::server::realtime::bus::{EventBus, InProcessBus};
 use crate::server::secrets;
 use crate::server::store::{sqlite::SqliteStore, Store};
 use axum::extract::FromRef;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<ServeConfig>,
     pub store: Arc<dyn Store>,
+    /// Fan-out of persisted events to the transports.
+    pub bus: Arc<dyn EventBus>,
     /// Signs and verifies sessions and build tokens.
     pub keys: Arc<KeyRing>,
 }
@@ -34,6 +37,7 @@ impl AppState {
             leptos_options: crate::server::leptos_options(),
             config: Arc::new(config),
             store,
+            bus: Arc::new(InProcessBus::new()),
             keys: Arc::new(KeyRing::new(&jwt_secret, &[])),
         })
     }

@@ -1,7 +1,12 @@
 //! The embedded store: SQLite in WAL mode through sqlx. One pool; writes serialise inside
-//! SQLite (busy timeout), reads run concurrently.
+//! SQLite (busy timeout), reads run concurrently. One file per area, like the traits.
 
-use super::Store;
+mod events;
+mod projects;
+mod runs;
+mod users;
+
+use super::{Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -34,12 +39,18 @@ impl SqliteStore {
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {url}: {e}"))?;
         Ok(Self { pool })
     }
+
+    /// The connection pool, for tests that seed fixtures and for admin tools.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn close(&self) {

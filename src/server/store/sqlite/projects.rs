@@ -1,0 +1,4 @@
+use super::SqliteStore;
+use crate::server::store::ProjectStore;
+
+impl ProjectStore for SqliteStore {}

@@ -1,0 +1,4 @@
+use super::SqliteStore;
+use crate::server::store::UserStore;
+
+impl UserStore for SqliteStore {}
