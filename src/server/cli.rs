@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web UI and the API.
     Serve(ServeArgs),
+    /// Operator commands on the database (accounts and tiers).
+    Admin(crate::server::admin::AdminArgs),
 }
 
 /// Parses the process arguments and runs the chosen command.
@@ -46,6 +48,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Admin(args) => crate::server::admin::main(args),
     }
 }
 

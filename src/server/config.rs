@@ -3,6 +3,9 @@
 //! and names the flag of the first bad one.
 
 use crate::server::secrets::Secret;
+use crate::server::limits::{LimitArgs, LimitsConfig};
+use crate::server::orchestrator::settings::{OrchestratorArgs, Settings};
+use crate::server::security::config::{SecurityArgs, SecurityConfig};
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +47,12 @@ pub struct ServeArgs {
     /// as possible).
     #[arg(long, env = "YOUMEYOU_PACE", default_value = "0", value_name = "FACTOR")]
     pub pace: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub security: SecurityArgs,
+    #[command(flatten)]
+    pub orchestrator: OrchestratorArgs,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +71,12 @@ pub struct ServeConfig {
     /// `None`: load or generate the secret in the data directory at start.
     pub jwt_secret: Option<Secret>,
     pub pace: f64,
+    /// Tier limits, request rates and login throttles.
+    pub limits: LimitsConfig,
+    /// CORS origins, previous JWT secrets, proxy trust, cookie `Secure`.
+    pub security: SecurityConfig,
+    /// Scheduler, queue and editing rules.
+    pub orchestrator: Settings,
 }
 
 /// A bad configuration value, with the flag that carries it.
@@ -145,6 +160,9 @@ impl ServeConfig {
                     format!("'{}' is not a number from 0 to 100", args.pace),
                 )
             })?;
+        let limits = args.limits.into_config()?;
+        let orchestrator = args.orchestrator.into_settings(pace)?;
+        let security = args.security.into_config()?;
         Ok(Self {
             addr,
             data_dir: args.data_dir,
@@ -154,6 +172,9 @@ impl ServeConfig {
             log_format: args.log_format,
             jwt_secret,
             pace,
+            limits,
+            orchestrator,
+            security,
         })
     }
 
@@ -170,6 +191,10 @@ impl ServeConfig {
             log_format: LogFormat::Text,
             jwt_secret: Some(Secret::new(b"test-secret-test-secret-test-secret!".to_vec())),
             pace: 0.0,
+            // Tests send many requests from 127.0.0.1; suites about limits set their own.
+            limits: LimitsConfig::relaxed(),
+            orchestrator: Settings::default(),
+            security: SecurityConfig::default(),
         }
     }
 }

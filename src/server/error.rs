@@ -32,6 +32,16 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// A refusal whose status and code the variants above do not fix (e.g. 401
+    /// `invalid_credentials`, 403 `csrf_rejected`, 415-like 400 `unsupported_media_type`).
+    #[error("{message}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        /// Seconds; sent as `retryAfter` (and as `Retry-After` on a 429).
+        retry_after: Option<u64>,
+    },
 }
 
 impl ApiError {
@@ -54,6 +64,7 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Coded { status, .. } => *status,
         }
     }
 
@@ -62,7 +73,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::TooLarge { code, .. }
-            | Self::Rule { code, .. } => code,
+            | Self::Rule { code, .. }
+            | Self::Coded { code, .. } => code,
             Self::Unauthorized(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -76,7 +88,10 @@ impl ApiError {
         matches!(
             self,
             Self::RateLimited { .. } | Self::Unavailable(_) | Self::Internal(_)
-        ) || matches!(self, Self::Rule { retry_after: Some(_), .. })
+        ) || matches!(
+            self,
+            Self::Rule { retry_after: Some(_), .. } | Self::Coded { retry_after: Some(_), .. }
+        )
     }
 
     fn public_message(&self) -> String {
@@ -104,7 +119,7 @@ impl IntoResponse for ApiError {
         }});
         let retry_after = match &self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
-            Self::Rule { retry_after, .. } => *retry_after,
+            Self::Rule { retry_after, .. } | Self::Coded { retry_after, .. } => *retry_after,
             _ => None,
         };
         if let Some(secs) = retry_after {

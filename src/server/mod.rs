@@ -1,14 +1,19 @@
 //! The server side: configuration, the HTTP host (UI + API on one axum router), the stores and,
 //! in later modules, the orchestrator and the real-time transports. Only compiled with `ssr`.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod orchestrator;
 pub mod realtime;
 pub mod routes;
 pub mod secrets;
+pub mod security;
 pub mod shutdown;
 pub mod state;
 pub mod store;
@@ -32,11 +37,26 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = AppState::open(config).await?;
+    let resumed = state.orchestrator.resume_unfinished().await.map_err(|e| anyhow::anyhow!("cannot resume runs: {e}"))?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resumed unfinished runs");
+    }
     let app = router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    // Open event streams (SSE, WebSocket) end when shutdown starts, or graceful shutdown would
+    // wait for them forever.
+    let realtime = state.realtime.clone();
+    let shutdown = async move {
+        shutdown.await;
+        realtime.shutdown();
+    };
+    // Peer addresses feed the per-IP rate limits (login, anonymous requests).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await?;
     state.close().await;
     tracing::info!("stopped");
@@ -48,10 +68,12 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let app = Router::new()
-        .merge(routes::ops::routes())
+        // Every API and operations route, registered (with its access kind) in the route table.
+        .merge(routes::api(&state))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
-        .with_state(state);
+        .with_state(state.clone());
+    let app = security::with_security_layers(app, &state);
     telemetry::with_http_layers(app)
 }
 

@@ -1,9 +1,17 @@
 //! The one state struct every handler receives (no global singletons): configuration, the
 //! store, Leptos options. Cloning is cheap (everything shared is behind `Arc`).
 
+use crate::server::auth::passwords::Passwords;
 use crate::server::auth::tokens::KeyRing;
+use crate::server::limits::{MemoryLimiter, Quotas};
 use crate::server::config::{DatabaseTarget, ServeConfig};
+use crate::server::metrics::Metrics;
+use crate::server::orchestrator::agents::Agents;
+use crate::server::orchestrator::builtin::BuiltinAgents;
+use crate::server::orchestrator::planning::{BuiltinPlanner, Planner};
+use crate::server::orchestrator::Orchestrator;
 use crate::server::realtime::bus::{EventBus, InProcessBus};
+use crate::server::realtime::{limits::RealtimeConfig, Realtime};
 use crate::server::secrets;
 use crate::server::store::{sqlite::SqliteStore, Store};
 use axum::extract::FromRef;
@@ -19,10 +27,32 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Signs and verifies sessions and build tokens.
     pub keys: Arc<KeyRing>,
+    /// Prometheus registry (`GET /metrics`); counters for any module.
+    pub metrics: Arc<Metrics>,
+    /// Real-time transports: limits, connection counters, snapshot hook, shutdown signal.
+    pub realtime: Arc<Realtime>,
+    /// Tier limits: run quotas (`begin_run`), request-rate buckets, the tier cache.
+    pub quotas: Arc<Quotas>,
+    /// argon2id hashing on the blocking pool, a bounded number at a time.
+    pub passwords: Arc<Passwords>,
+    /// Runs: pipeline, scheduler, edits, queue, resume.
+    pub orchestrator: Arc<Orchestrator>,
+}
+
+/// Replacements for tests and benchmarks (test agents, a fixed planner).
+#[derive(Default, Clone)]
+pub struct Overrides {
+    pub agents: Option<Arc<dyn Agents>>,
+    pub planner: Option<Arc<dyn Planner>>,
 }
 
 impl AppState {
     pub async fn open(config: ServeConfig) -> anyhow::Result<Self> {
+        Self::open_with(config, Overrides::default()).await
+    }
+
+    /// `open` with test doubles in place of the built-in planner or agents.
+    pub async fn open_with(config: ServeConfig, overrides: Overrides) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!("cannot create data directory {}: {e}", config.data_dir.display())
         })?;
@@ -33,17 +63,65 @@ impl AppState {
         let store: Arc<dyn Store> = match &config.database {
             DatabaseTarget::Sqlite { url } => Arc::new(SqliteStore::open(url).await?),
         };
-        Ok(Self {
+        Ok(Self::assemble(config, store, jwt_secret, overrides))
+    }
+
+    /// The state around a store the caller opened (tests seed it through `SqliteStore::pool`).
+    /// The configuration must carry the JWT secret.
+    pub async fn with_store(config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let jwt_secret = config
+            .jwt_secret
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("AppState::with_store needs config.jwt_secret"))?;
+        let mut state = Self::assemble(config, store, jwt_secret, Overrides::default());
+        state.realtime = Arc::new(Realtime::new(RealtimeConfig::default()));
+        Ok(state)
+    }
+
+    fn assemble(
+        config: ServeConfig,
+        store: Arc<dyn Store>,
+        jwt_secret: crate::server::secrets::Secret,
+        overrides: Overrides,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        // Older secrets keep verifying tokens they signed (rotation); new ones use the current.
+        let keys = Arc::new(KeyRing::new(
+            &jwt_secret,
+            &config.security.jwt_previous_secrets,
+        ));
+        let quotas = Arc::new(Quotas::new(
+            config.limits.clone(),
+            Arc::new(MemoryLimiter::new(config.limits.limiter_max_keys)),
+            store.clone(),
+        ));
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::with_metrics(metrics.clone()));
+        let orchestrator = Orchestrator::new(
+            store.clone(),
+            bus.clone(),
+            config.orchestrator.clone(),
+            overrides.planner.unwrap_or_else(|| Arc::new(BuiltinPlanner)),
+            overrides.agents.unwrap_or_else(|| Arc::new(BuiltinAgents)),
+        );
+        Self {
             leptos_options: crate::server::leptos_options(),
             config: Arc::new(config),
             store,
-            bus: Arc::new(InProcessBus::new()),
-            keys: Arc::new(KeyRing::new(&jwt_secret, &[])),
-        })
+            bus,
+            keys,
+            metrics,
+            realtime: Arc::new(Realtime::new(RealtimeConfig::from_env())),
+            quotas,
+            passwords: Arc::new(Passwords::default()),
+            orchestrator,
+        }
     }
 
     /// Flushes and closes what needs closing; called after the HTTP server stopped.
     pub async fn close(&self) {
+        // Runs checkpoint and stay `running`; the next start resumes them.
+        self.orchestrator.shutdown().await;
+        self.realtime.shutdown();
         self.store.close().await;
     }
 }

@@ -2,12 +2,15 @@
 //! token. Extractors turn a request into a `CurrentUser` (sessions only) or a `Viewer` (either),
 //! so every handler states what it accepts in its signature.
 
+pub mod credentials;
+pub mod passwords;
+pub mod session;
 pub mod tokens;
 
 use crate::server::{error::ApiError, state::AppState};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap};
-use tokens::{KeyRing, TokenError, TokenKind};
+use tokens::{Claims, KeyRing, TokenError, TokenKind};
 
 /// Name of the HttpOnly session cookie.
 pub const SESSION_COOKIE: &str = "ymy_session";
@@ -46,7 +49,10 @@ fn token_error(e: TokenError) -> ApiError {
 
 /// The bearer token of `Authorization`, else the session cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let value = value.trim();
         if value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer ") {
             return Some(value[7..].trim().to_string());
@@ -65,19 +71,64 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 
 /// Session or build token → viewer.
 pub fn viewer_from_token(keys: &KeyRing, token: &str) -> Result<Viewer, ApiError> {
+    verify_any(keys, token).map(|claims| viewer_of(&claims))
+}
+
+/// Verifies a session or a build token (signature, algorithm, expiry, kind).
+pub fn verify_any(keys: &KeyRing, token: &str) -> Result<Claims, ApiError> {
     match keys.verify(token, TokenKind::Session) {
-        Ok(claims) => Ok(Viewer::User {
-            user_id: claims.sub,
-        }),
-        Err(TokenError::Invalid) => {
-            let claims = keys.verify(token, TokenKind::Build).map_err(token_error)?;
-            Ok(Viewer::Build {
-                owner_id: claims.sub,
-                run_id: claims.run.unwrap_or_default(),
-            })
-        }
+        Ok(claims) => Ok(claims),
+        Err(TokenError::Invalid) => keys.verify(token, TokenKind::Build).map_err(token_error),
         Err(e) => Err(token_error(e)),
     }
+}
+
+fn viewer_of(claims: &Claims) -> Viewer {
+    match claims.typ {
+        TokenKind::Session => Viewer::User {
+            user_id: claims.sub.clone(),
+        },
+        TokenKind::Build => Viewer::Build {
+            owner_id: claims.sub.clone(),
+            run_id: claims.run.clone().unwrap_or_default(),
+        },
+    }
+}
+
+/// Who the request's token says the caller is, established once per request by the API guard
+/// (`security::guard`) and reused by the extractors below. Only the server inserts it.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub viewer: Viewer,
+    pub claims: Claims,
+}
+
+/// Verifies `token` and, for a session, that no logout revoked it.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
+    let claims = verify_any(&state.keys, token)?;
+    if claims.typ == TokenKind::Session && state.store.is_session_revoked(&claims.jti).await? {
+        return Err(ApiError::Unauthorized(
+            "this session was signed out; sign in again".into(),
+        ));
+    }
+    Ok(Authenticated {
+        viewer: viewer_of(&claims),
+        claims,
+    })
+}
+
+/// The guard's verdict if it ran, else a fresh verification of `token`.
+async fn authenticated(
+    parts: &Parts,
+    state: &AppState,
+    token: Option<String>,
+    missing: &str,
+) -> Result<Authenticated, ApiError> {
+    if let Some(done) = parts.extensions.get::<Authenticated>() {
+        return Ok(done.clone());
+    }
+    let token = token.ok_or_else(|| ApiError::Unauthorized(missing.into()))?;
+    authenticate(state, &token).await
 }
 
 /// A signed-in user (session cookie or bearer session token). Build tokens are refused.
@@ -90,13 +141,14 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from_headers(&parts.headers)
-            .ok_or_else(|| ApiError::Unauthorized("no session cookie or bearer token".into()))?;
-        let claims = state
-            .keys
-            .verify(&token, TokenKind::Session)
-            .map_err(token_error)?;
-        Ok(CurrentUser { id: claims.sub })
+        let token = token_from_headers(&parts.headers);
+        let auth = authenticated(parts, state, token, "no session cookie or bearer token").await?;
+        match auth.viewer {
+            Viewer::User { user_id } => Ok(CurrentUser { id: user_id }),
+            Viewer::Build { .. } => Err(ApiError::Unauthorized(
+                "a build token is read-only and cannot be used here; use a session".into(),
+            )),
+        }
     }
 }
 
@@ -108,14 +160,14 @@ impl FromRequestParts<AppState> for RunViewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from_headers(&parts.headers)
-            .or_else(|| query_token(parts.uri.query()))
-            .ok_or_else(|| ApiError::Unauthorized("no session, bearer or build token".into()))?;
-        viewer_from_token(&state.keys, &token).map(RunViewer)
+        let token = token_from_headers(&parts.headers).or_else(|| query_token(parts.uri.query()));
+        let auth = authenticated(parts, state, token, "no session, bearer or build token").await?;
+        Ok(RunViewer(auth.viewer))
     }
 }
 
-fn query_token(query: Option<&str>) -> Option<String> {
+/// The `token` query parameter (EventSource cannot send headers).
+pub fn query_token(query: Option<&str>) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
         (k == "token" && !v.is_empty()).then(|| v.to_string())

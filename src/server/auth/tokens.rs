@@ -3,7 +3,9 @@
 //! (`kid`), so a rotated secret keeps verifying old tokens until they expire.
 
 use crate::server::secrets::Secret;
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -102,12 +104,11 @@ impl KeyRing {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            decode::<Claims>(token, &key.decoding, &validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            }
-        })?;
+            })?;
         if data.claims.typ != kind {
             return Err(TokenError::Invalid);
         }
@@ -164,16 +165,27 @@ mod tests {
             .expect("issue");
         let claims = ring.verify(&token, TokenKind::Session).expect("verify");
         assert_eq!(claims.sub, "u1");
-        assert_eq!(ring.verify(&token, TokenKind::Build), Err(TokenError::Invalid));
+        assert_eq!(
+            ring.verify(&token, TokenKind::Build),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
     fn expired_forged_and_unsigned_tokens_are_refused() {
         let ring = ring();
         let old = ring
-            .issue(&session_claims("u1", "free", now() - SESSION_TTL_SECS - 60, "j".into()))
+            .issue(&session_claims(
+                "u1",
+                "free",
+                now() - SESSION_TTL_SECS - 60,
+                "j".into(),
+            ))
             .expect("issue");
-        assert_eq!(ring.verify(&old, TokenKind::Session), Err(TokenError::Expired));
+        assert_eq!(
+            ring.verify(&old, TokenKind::Session),
+            Err(TokenError::Expired)
+        );
 
         let other = KeyRing::new(&Secret::new(vec![9u8; 64]), &[]);
         let forged = other
@@ -189,7 +201,10 @@ mod tests {
         let _ = parts.next();
         let payload = parts.next().unwrap_or_default();
         use base64_like::encode_json;
-        let header = encode_json(&format!(r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#, ring.current.kid));
+        let header = encode_json(&format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            ring.current.kid
+        ));
         let unsigned = format!("{header}.{payload}.");
         assert!(ring.verify(&unsigned, TokenKind::Session).is_err());
     }
@@ -204,7 +219,10 @@ mod tests {
         let after = KeyRing::new(&Secret::new(vec![2u8; 64]), &[old_secret]);
         assert!(after.verify(&token, TokenKind::Session).is_ok());
         let dropped = KeyRing::new(&Secret::new(vec![2u8; 64]), &[]);
-        assert_eq!(dropped.verify(&token, TokenKind::Session), Err(TokenError::UnknownKey));
+        assert_eq!(
+            dropped.verify(&token, TokenKind::Session),
+            Err(TokenError::UnknownKey)
+        );
     }
 
     /// Minimal URL-safe base64 for building a hostile header in the test.
@@ -215,7 +233,11 @@ mod tests {
             let bytes = text.as_bytes();
             let mut out = String::new();
             for chunk in bytes.chunks(3) {
-                let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
                 let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
                 let chars = chunk.len() + 1;
                 for i in 0..chars {

@@ -4,11 +4,18 @@
 use sqlx::{Executor, SqlitePool};
 
 /// (version, name, SQL). Append only; never edit a released file.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../../migrations/0002_accounts.sql"),
+    ),
+];
 
 pub async fn run(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
     pool.execute(

@@ -1,4 +1,124 @@
-use super::SqliteStore;
-use crate::server::store::UserStore;
+//! Accounts in SQLite. `users.email` is UNIQUE COLLATE NOCASE, so the database, not a
+//! check-then-insert, decides whether an email is taken.
 
-impl UserStore for SqliteStore {}
+use super::SqliteStore;
+use crate::server::limits::Tier;
+use crate::server::store::{users::UserRecord, StoreError, UserStore};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+const COLUMNS: &str = "id, email, password_hash, tier, created_at";
+
+fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+    let tier: String = row.try_get("tier")?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        tier: tier
+            .parse::<Tier>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, tier, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.tier.as_str())
+        .bind(&user.created_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+                "that email is already registered".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users ORDER BY created_at, email"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn set_tier(&self, email: &str, tier: Tier) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE users SET tier = ? WHERE email = ? RETURNING {COLUMNS}"
+        ))
+        .bind(tier.as_str())
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn runs_started_on_or_after(&self, owner_id: &str, day: &str) -> Result<u64, StoreError> {
+        // Compare the date prefix only, so both `…T…Z` and `… …` timestamp spellings count.
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM runs WHERE owner_id = ? AND substr(created_at, 1, 10) >= ?",
+        )
+        .bind(owner_id)
+        .bind(day)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn revoke_session(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT OR IGNORE INTO revoked_sessions (jti, expires_at) VALUES (?, ?)")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        // An expired token is refused anyway; its row only costs space. Keep a margin for
+        // the verifier's clock leeway.
+        sqlx::query("DELETE FROM revoked_sessions WHERE expires_at < ?")
+            .bind(chrono::Utc::now().timestamp() - 3600)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_session_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_sessions WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+}

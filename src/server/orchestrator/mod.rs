@@ -1,0 +1,173 @@
+//! The orchestrator: turns a prompt into a run — intent analysis → context extraction → route →
+//! plan → parallel execution → summary — streams every step as persisted events, applies
+//! mid-run step edits, and resumes unfinished runs after a restart. It owns no HTTP: routes
+//! call it; it calls the store, the bus, the planner and the agents.
+
+pub mod agents;
+pub mod builtin;
+pub mod editing;
+pub mod emitter;
+pub mod pipeline;
+pub mod planning;
+pub mod queue;
+pub mod scheduler;
+pub mod settings;
+pub mod snapshot;
+pub mod testing;
+
+use crate::server::error::ApiError;
+use crate::server::realtime::bus::EventBus;
+use crate::server::store::Store;
+use agents::Agents;
+use emitter::Emitter;
+use planning::Planner;
+use queue::RunQueue;
+use scheduler::Control;
+use settings::Settings;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+/// A run that is being driven by this process.
+struct ActiveRun {
+    control: mpsc::Sender<Control>,
+    emitter: Arc<Emitter>,
+    /// Serialises edits of one run (validation and application must not interleave).
+    edits: Arc<tokio::sync::Mutex<()>>,
+}
+
+pub struct Orchestrator {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) bus: Arc<dyn EventBus>,
+    pub(crate) settings: Settings,
+    pub(crate) planner: Arc<dyn Planner>,
+    pub(crate) agents: Arc<dyn Agents>,
+    pub(crate) queue: Arc<RunQueue>,
+    active: Mutex<HashMap<String, ActiveRun>>,
+    tracker: TaskTracker,
+    pub(crate) confirmations: editing::Confirmations,
+}
+
+/// How a new run enters the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Premium,
+    Free,
+}
+
+impl Orchestrator {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+        settings: Settings,
+        planner: Arc<dyn Planner>,
+        agents: Arc<dyn Agents>,
+    ) -> Arc<Self> {
+        let queue = RunQueue::new(settings.max_concurrent_runs);
+        Arc::new(Self {
+            store,
+            bus,
+            settings,
+            planner,
+            agents,
+            queue,
+            active: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+            confirmations: editing::Confirmations::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, ActiveRun>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts driving a stored run (new or resumed) in the background.
+    pub fn start(self: &Arc<Self>, run_id: &str, project_id: &str, priority: Priority) {
+        let (control_tx, control_rx) = mpsc::channel(16);
+        let emitter = Arc::new(Emitter::new(
+            run_id,
+            project_id,
+            self.store.clone(),
+            self.bus.clone(),
+        ));
+        self.active().insert(
+            run_id.to_string(),
+            ActiveRun {
+                control: control_tx,
+                emitter: emitter.clone(),
+                edits: Arc::new(tokio::sync::Mutex::new(())),
+            },
+        );
+        let this = self.clone();
+        let run_id = run_id.to_string();
+        self.tracker.spawn(async move {
+            let result = pipeline::drive(this.clone(), &run_id, emitter, control_rx, priority).await;
+            if let Err(error) = result {
+                tracing::error!(run = %run_id, %error, "run stopped on an internal error");
+            }
+            this.active().remove(&run_id);
+        });
+    }
+
+    /// Whether this process is driving the run.
+    pub fn is_active(&self, run_id: &str) -> bool {
+        self.active().contains_key(run_id)
+    }
+
+    pub(crate) fn emitter_of(&self, run_id: &str) -> Option<Arc<Emitter>> {
+        self.active().get(run_id).map(|a| a.emitter.clone())
+    }
+
+    pub(crate) fn edit_lock_of(&self, run_id: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        self.active().get(run_id).map(|a| a.edits.clone())
+    }
+
+    pub(crate) async fn send(&self, run_id: &str, control: Control) -> Result<(), ApiError> {
+        let sender = self.active().get(run_id).map(|a| a.control.clone());
+        match sender {
+            Some(tx) => tx.send(control).await.map_err(|_| ApiError::Rule {
+                code: "run_finished",
+                message: "The run has already finished.".into(),
+                retry_after: None,
+            }),
+            None => Err(ApiError::Rule {
+                code: "run_finished",
+                message: "The run has already finished.".into(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Asks a run to stop; its tasks are stopped and it ends as `cancelled`.
+    pub async fn cancel(&self, run_id: &str) -> Result<(), ApiError> {
+        self.send(run_id, Control::Cancel).await
+    }
+
+    /// Picks up every run a previous process left unfinished (after a crash or a restart).
+    pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize, ApiError> {
+        let runs = self.store.unfinished_runs().await?;
+        let count = runs.len();
+        for run in runs {
+            tracing::info!(run = %run.id, status = %run.status, "resuming run");
+            self.start(&run.id, &run.project_id, Priority::Free);
+        }
+        Ok(count)
+    }
+
+    /// Suspends every run (they stay `running` in the store and resume on the next start) and
+    /// waits for their drivers to checkpoint.
+    pub async fn shutdown(&self) {
+        let senders: Vec<mpsc::Sender<Control>> =
+            self.active().values().map(|a| a.control.clone()).collect();
+        for tx in senders {
+            let _ = tx.send(Control::Suspend).await;
+        }
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}

@@ -1,0 +1,341 @@
+//! Runs: start one on a project, read its snapshot, cancel it, browse and download its files,
+//! and edit a step while it runs (impact analysis, then the confirmed modification).
+
+use crate::server::auth::{tokens, CurrentUser, RunViewer};
+use crate::server::error::ApiError;
+use crate::server::orchestrator::{snapshot, Priority};
+use crate::server::state::AppState;
+use crate::server::store::runs::{RunRecord, RunRef};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use crate::server::routes::{Access, RouteTable};
+use crate::server::security::json::ValidJson;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Longest request prompt, in characters (docs/LIMITS.md).
+pub const MAX_PROMPT_CHARS: usize = 4000;
+
+pub fn routes() -> RouteTable {
+    RouteTable::new()
+        .post("/api/projects/{id}/runs", Access::User, create_run)
+        .get("/api/runs/{id}", Access::RunViewer, get_run)
+        .post("/api/runs/{id}/cancel", Access::User, cancel_run)
+        .get("/api/runs/{id}/files", Access::RunViewer, list_files)
+        .get("/api/runs/{id}/files/{*path}", Access::RunViewer, get_file)
+        .get("/api/runs/{id}/archive.zip", Access::RunViewer, archive)
+        .post("/api/runs/{id}/tasks/{task_id}/impact", Access::User, impact)
+        .post("/api/runs/{id}/tasks/{task_id}/modifications", Access::User, modify)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptBody {
+    pub prompt: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModifyBody {
+    pub prompt: String,
+    pub confirm_token: String,
+}
+
+fn validate_prompt(prompt: &str) -> Result<&str, ApiError> {
+    let trimmed = prompt.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_prompt",
+            "The prompt is empty: describe what to build or change.",
+        ));
+    }
+    if trimmed.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ApiError::bad_request(
+            "prompt_too_long",
+            format!("The prompt is longer than {MAX_PROMPT_CHARS} characters; shorten it."),
+        ));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(ApiError::bad_request(
+            "invalid_prompt",
+            "The prompt contains control characters; remove them.",
+        ));
+    }
+    Ok(trimmed)
+}
+
+/// Scheme and host the client used, for the absolute stream URLs of the 202 answer.
+fn origin(headers: &HeaderMap) -> (String, String) {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1:3000")
+        .to_string();
+    let tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    (if tls { "https" } else { "http" }.to_string(), host)
+}
+
+async fn create_run(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<PromptBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let prompt = validate_prompt(&body.prompt)?.to_string();
+    match state.store.project_owner(&project_id).await? {
+        Some(owner) if owner == user.id => {}
+        _ => return Err(ApiError::NotFound("project")),
+    }
+    if let Some(active) = state.store.active_run_of_project(&project_id).await? {
+        return Err(ApiError::Conflict {
+            code: "run_active",
+            message: format!(
+                "A run ({active}) is already queued or running on this project; wait for it to finish or cancel it."
+            ),
+        });
+    }
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let now = chrono::Utc::now();
+    let record = RunRecord {
+        id: run_id.clone(),
+        project_id: project_id.clone(),
+        owner_id: user.id.clone(),
+        prompt,
+        status: "queued".into(),
+        intent: None,
+        path: None,
+        path_reason: None,
+        context: None,
+        summary: None,
+        error: None,
+        last_seq: 0,
+        created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        started_at: None,
+        finished_at: None,
+    };
+    state.store.create_run(&record).await?;
+    let token = state
+        .keys
+        .issue(&tokens::build_claims(
+            &user.id,
+            &run_id,
+            now.timestamp(),
+            uuid::Uuid::new_v4().simple().to_string(),
+        ))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a build token: {e}")))?;
+    state
+        .orchestrator
+        .start(&run_id, &project_id, Priority::Free);
+    let (scheme, host) = origin(&headers);
+    let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "buildId": run_id,
+            "websocketUrl": format!("{ws_scheme}://{host}/api/ws/runs/{run_id}"),
+            "eventsUrl": format!("{scheme}://{host}/events/{run_id}"),
+            "buildToken": token,
+            "buildTokenExpiresIn": tokens::BUILD_TTL_SECS,
+        })),
+    ))
+}
+
+/// The run if `viewer` may read it, else 404 (never reveal that another user's run exists).
+async fn readable_run(state: &AppState, viewer: &RunViewer, run_id: &str) -> Result<RunRef, ApiError> {
+    match state.store.run_ref(run_id).await? {
+        Some(run) if viewer.0.can_read_run(&run.owner_id, &run.id) => Ok(run),
+        _ => Err(ApiError::NotFound("run")),
+    }
+}
+
+async fn owned_run(state: &AppState, user: &CurrentUser, run_id: &str) -> Result<RunRef, ApiError> {
+    match state.store.run_ref(run_id).await? {
+        Some(run) if run.owner_id == user.id => Ok(run),
+        _ => Err(ApiError::NotFound("run")),
+    }
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    viewer: RunViewer,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    readable_run(&state, &viewer, &run_id).await?;
+    snapshot::build(state.store.as_ref(), &run_id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("run"))
+}
+
+async fn cancel_run(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(run_id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let run = owned_run(&state, &user, &run_id).await?;
+    if matches!(run.status.as_str(), "completed" | "failed" | "cancelled") {
+        return Err(ApiError::Conflict {
+            code: "run_finished",
+            message: format!("The run has already ended ({}).", run.status),
+        });
+    }
+    state.orchestrator.cancel(&run_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"status": "cancelling"}))))
+}
+
+async fn list_files(
+    State(state): State<AppState>,
+    viewer: RunViewer,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    readable_run(&state, &viewer, &run_id).await?;
+    let files = state.store.list_files(&run_id).await?;
+    Ok(Json(json!({ "files": files })))
+}
+
+/// A stored path: relative, forward slashes, no `..`, no empty or dot segments.
+fn safe_path(path: &str) -> Result<&str, ApiError> {
+    let bad = path.is_empty()
+        || path.len() > 512
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.contains('\0')
+        || path.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+    if bad {
+        return Err(ApiError::bad_request(
+            "invalid_path",
+            "The file path must be relative, without '..' or empty segments.",
+        ));
+    }
+    Ok(path)
+}
+
+fn content_type(language: &str) -> &'static str {
+    match language {
+        "json" => "application/json; charset=utf-8",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+async fn get_file(
+    State(state): State<AppState>,
+    viewer: RunViewer,
+    Path((run_id, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    readable_run(&state, &viewer, &run_id).await?;
+    let path = safe_path(&path)?;
+    let file = state
+        .store
+        .get_file(&run_id, path)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type(&file.language).to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        file.content,
+    )
+        .into_response())
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    viewer: RunViewer,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    readable_run(&state, &viewer, &run_id).await?;
+    let files = state.store.all_files(&run_id).await?;
+    let bytes = tokio::task::spawn_blocking(move || zip_files(&files))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    let name = format!("youmeyou-{}.zip", &run_id[..run_id.len().min(8)]);
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/zip")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+        .body(Body::from(bytes))
+        .map_err(|e| ApiError::Internal(e.into()))?)
+}
+
+fn zip_files(files: &[youmeyou_core::model::GeneratedFile]) -> Result<Vec<u8>, ApiError> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for file in files {
+        // Stored paths were validated when generated; skip anything that is not safe anyway.
+        if safe_path(&file.path).is_err() {
+            continue;
+        }
+        writer
+            .start_file(file.path.as_str(), options)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        writer
+            .write_all(file.content.as_bytes())
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    let cursor = writer.finish().map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(cursor.into_inner())
+}
+
+async fn impact(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((run_id, task_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<PromptBody>,
+) -> Result<Json<Value>, ApiError> {
+    let run = owned_run(&state, &user, &run_id).await?;
+    let report = state.orchestrator.impact(&run, &task_id, &body.prompt).await?;
+    Ok(Json(report))
+}
+
+async fn modify(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((run_id, task_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<ModifyBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let run = owned_run(&state, &user, &run_id).await?;
+    let modification = state
+        .orchestrator
+        .modify(&run, &task_id, &body.prompt, &body.confirm_token)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "modification": modification })),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_and_odd_paths_are_refused() {
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\\b", "x\0y"] {
+            assert!(safe_path(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["docker-compose.yml", "auth-service/src/main.rs", ".env.example"] {
+            assert!(safe_path(good).is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn prompts_are_trimmed_and_bounded() {
+        assert_eq!(validate_prompt("  build it \n").ok(), Some("build it"));
+        assert!(validate_prompt("   ").is_err());
+        assert!(validate_prompt(&"x".repeat(MAX_PROMPT_CHARS + 1)).is_err());
+        assert!(validate_prompt("a\u{7}b").is_err());
+    }
+}

@@ -1,0 +1,553 @@
+//! The orchestrator end to end through the HTTP API: the three worked examples of the design,
+//! mid-run step editing made deterministic with gated agents, edit rules, invalid plans, and a
+//! crash (SIGKILL) of a real server process in the middle of a run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use youmeyou::server::orchestrator::agents::Agents;
+use youmeyou::server::orchestrator::builtin::BuiltinAgents;
+use youmeyou::server::orchestrator::planning::{PlanChoice, Planner, PlannerError};
+use youmeyou::server::orchestrator::testing::{CountingAgents, GateAgents};
+use youmeyou::server::state::{AppState, Overrides};
+use youmeyou::server::ServeConfig;
+use youmeyou_core::engine::context::CanvasContext;
+use youmeyou_core::model::{Canvas, Event, EventType, IntentAnalysis, PlanPath, Task};
+
+const EXAMPLE_1: &str = "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
+const EXAMPLE_2: &str = "Fix the auth service in my design and make it scalable to 5000 RPS";
+const EXAMPLE_3_EDIT: &str = "Create database schema for users, products, orders, carts, payments, AND recommendation engine with user behavior tracking, product similarity, and recommendation history";
+
+struct Server {
+    base: String,
+    state: AppState,
+    http: reqwest::Client,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(overrides: Overrides) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
+    config.orchestrator.edit_cooldown = Duration::from_millis(300);
+    let state = AppState::open_with(config, overrides).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = youmeyou::server::router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let http = reqwest::Client::new();
+    let token = sign_up(&http, &base, "alice@example.com").await;
+    Server {
+        base,
+        state,
+        http,
+        token,
+        _dir: dir,
+    }
+}
+
+async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let r = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({"email": email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let r = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn project(&self, canvas: Option<Value>) -> String {
+        let (status, body) = self.post("/api/projects", json!({"name": "Shop"})).await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["project"]["id"].as_str().unwrap().to_string();
+        if let Some(mut canvas) = canvas {
+            canvas["version"] = body["project"]["canvas"]["version"].clone();
+            let r = self
+                .http
+                .put(format!("{}/api/projects/{id}/canvas", self.base))
+                .bearer_auth(&self.token)
+                .json(&canvas)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        }
+        id
+    }
+
+    /// Starts a run and returns its id plus a live subscription opened before it can emit.
+    async fn run(&self, project: &str, prompt: &str) -> (String, Watch) {
+        let (status, body) = self
+            .post(&format!("/api/projects/{project}/runs"), json!({"prompt": prompt}))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["buildId"].as_str().unwrap().to_string();
+        for key in ["websocketUrl", "eventsUrl", "buildToken"] {
+            assert!(body[key].is_string(), "{key} missing: {body}");
+        }
+        (id.clone(), Watch::new(&self.state, &id))
+    }
+}
+
+/// Reads a run's events in order (store replay, then the bus), like a transport would.
+struct Watch {
+    state: AppState,
+    run_id: String,
+    rx: youmeyou::server::realtime::bus::EventReceiver,
+    seen: Vec<Event>,
+}
+
+impl Watch {
+    fn new(state: &AppState, run_id: &str) -> Self {
+        Self {
+            state: state.clone(),
+            run_id: run_id.to_string(),
+            rx: state.bus.subscribe_run(run_id),
+            seen: Vec::new(),
+        }
+    }
+
+    async fn catch_up(&mut self) {
+        let after = self.seen.last().map_or(0, |e| e.seq);
+        let events = self
+            .state
+            .store
+            .events_after(&self.run_id, after, 100_000)
+            .await
+            .unwrap();
+        self.seen.extend(events);
+    }
+
+    /// Waits until an event matches; returns it.
+    async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            self.catch_up().await;
+            if let Some(e) = self.seen.iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            tokio::select! {
+                _ = self.rx.recv() => {}
+                _ = tokio::time::sleep_until(deadline) => panic!("timed out waiting for {what}; saw {:?}", self.kinds()),
+            }
+        }
+    }
+
+    async fn until_type(&mut self, kind: EventType) -> Event {
+        self.until(kind.as_str(), |e| e.kind == kind).await
+    }
+
+    fn kinds(&self) -> Vec<&'static str> {
+        self.seen.iter().map(|e| e.kind.as_str()).collect()
+    }
+
+    fn of(&self, kind: EventType) -> Vec<&Event> {
+        self.seen.iter().filter(|e| e.kind == kind).collect()
+    }
+}
+
+fn example_2_canvas() -> Value {
+    json!({
+        "nodes": [
+            {"id": "api-gateway", "type": "gateway", "label": "API Gateway", "position": {"x": 100, "y": 200}, "config": {}},
+            {"id": "auth-service", "type": "microservice", "label": "Auth Service", "position": {"x": 320, "y": 200},
+             "config": {"instances": 1, "session_store": "memory", "database": "mysql", "estimated_capacity": "100 RPS"}},
+            {"id": "auth-db", "type": "database", "label": "MySQL", "position": {"x": 540, "y": 200},
+             "config": {"engine": "mysql", "replicas": 0}},
+            {"id": "product-service", "type": "microservice", "label": "Product Service", "position": {"x": 320, "y": 360}, "config": {"instances": 2}}
+        ],
+        "edges": [
+            {"id": "e1", "source": "api-gateway", "target": "auth-service", "type": "api-call"},
+            {"id": "e2", "source": "auth-service", "target": "auth-db", "type": "db"},
+            {"id": "e3", "source": "api-gateway", "target": "product-service", "type": "api-call"}
+        ],
+        "version": 0
+    })
+}
+
+fn assert_gap_free(events: &[Event]) {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1, "seq must be 1, 2, 3… without gaps");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
+    let server = start(Overrides::default()).await;
+    let project = server.project(None).await;
+    let (run, mut watch) = server.run(&project, EXAMPLE_1).await;
+    let summary = watch.until_type(EventType::ExecutionSummary).await;
+    assert_eq!(summary.data["success"], true, "{:?}", watch.kinds());
+    assert_eq!(summary.data["tasksCompleted"], 8);
+
+    // Pipeline order: intent → context → plan → execution → summary.
+    let kinds = watch.kinds();
+    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or(usize::MAX);
+    assert!(pos("intentAnalyzed") < pos("contextExtracted"));
+    assert!(pos("contextExtracted") < pos("planGenerated"));
+    assert!(pos("planGenerated") < pos("executionStarted"));
+    assert!(pos("executionStarted") < pos("tasksStarted"));
+    assert_eq!(*kinds.last().unwrap(), "executionSummary");
+    assert_gap_free(&watch.seen);
+
+    let intent = &watch.of(EventType::IntentAnalyzed)[0].data;
+    assert_eq!(intent["intent"], "BUILD_FROM_SCRATCH");
+    assert_eq!(intent["components"], json!(["auth", "catalog", "cart", "payment"]));
+    assert_eq!(watch.of(EventType::PlanGenerated)[0].data["taskCount"], 8);
+    assert_eq!(watch.of(EventType::ContextExtracted)[0].data["isEmpty"], true);
+
+    // task_1 and task_7 start together; every task starts only after its dependencies.
+    let started = &watch.of(EventType::TasksStarted)[0].data["taskIds"];
+    assert_eq!(started, &json!(["task_1", "task_7"]));
+    let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
+    assert_eq!(snapshot["status"], "completed");
+    let tasks = snapshot["plan"]["tasks"].as_array().unwrap();
+    let deps: HashMap<&str, Vec<&str>> = tasks
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap(),
+                t["dependencies"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(deps["task_2"], vec!["task_1"]);
+    assert_eq!(deps["task_5"], vec!["task_3", "task_4"]);
+    assert_eq!(deps["task_8"], vec!["task_3", "task_4", "task_5", "task_6"]);
+    let seq_of = |kind: EventType, task: &str| {
+        watch
+            .seen
+            .iter()
+            .find(|e| e.kind == kind && e.data["taskId"] == task)
+            .map(|e| e.seq)
+            .unwrap()
+    };
+    for (task, task_deps) in &deps {
+        for dep in task_deps {
+            assert!(
+                seq_of(EventType::TaskCompleted, dep) < seq_of(EventType::TaskStarted, task),
+                "{task} started before {dep} completed"
+            );
+        }
+    }
+
+    // Canvas: the four services are on the project's canvas.
+    let (_, project_body) = server.get(&format!("/api/projects/{project}")).await;
+    let nodes = project_body["project"]["canvas"]["nodes"].as_array().unwrap();
+    for service in ["auth-service", "product-service", "cart-service", "payment-service"] {
+        assert!(nodes.iter().any(|n| n["id"] == service), "{service} missing on the canvas");
+    }
+    assert!(!watch.of(EventType::CanvasUpdated).is_empty());
+
+    // Files: real content, downloadable one by one and as a zip.
+    let (_, files) = server.get(&format!("/api/runs/{run}/files")).await;
+    let files = files["files"].as_array().unwrap();
+    assert!(files.len() >= 20, "only {} files", files.len());
+    let schema = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(".sql"))
+        .expect("a SQL schema file");
+    let text = server
+        .http
+        .get(format!("{}/api/runs/{run}/files/{}", server.base, schema["path"].as_str().unwrap()))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("CREATE TABLE") && text.contains("PRIMARY KEY"), "{text}");
+    let zip = server
+        .http
+        .get(format!("{}/api/runs/{run}/archive.zip", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let bytes = zip.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    assert_eq!(watch.of(EventType::FileGenerated).len(), files.len());
+    let code = &summary.data["codeGeneration"];
+    assert_eq!(code["filesGenerated"].as_u64().unwrap() as usize, files.len());
+    assert!(code["linesOfCode"].as_u64().unwrap() > 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_2_scales_the_auth_service_to_5000_rps() {
+    let server = start(Overrides::default()).await;
+    let project = server.project(Some(example_2_canvas())).await;
+    let (run, mut watch) = server.run(&project, EXAMPLE_2).await;
+    let summary = watch.until_type(EventType::ExecutionSummary).await;
+    assert_eq!(summary.data["success"], true, "{:?}", watch.kinds());
+    let intent = &watch.of(EventType::IntentAnalyzed)[0].data;
+    assert_eq!(intent["intent"], "SCALE_COMPONENT");
+    assert_eq!(intent["target"], "auth-service");
+    let bottlenecks = &watch.of(EventType::BottlenecksIdentified)[0].data;
+    assert_eq!(bottlenecks["count"], 3);
+    let scaled = &watch.of(EventType::ScalingCompleted)[0].data;
+    assert_eq!(scaled["newRPS"], 5500);
+    let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
+    assert_eq!(snapshot["path"], "static", "complexity 0.6 takes the static path");
+
+    let (_, project_body) = server.get(&format!("/api/projects/{project}")).await;
+    let canvas: Canvas = serde_json::from_value(project_body["project"]["canvas"].clone()).unwrap();
+    let auth = canvas.nodes.iter().find(|n| n.id == "auth-service").expect("auth-service kept its id");
+    assert_eq!(auth.config.get("instances"), Some(&json!(10)));
+    let kinds: Vec<_> = canvas.nodes.iter().map(|n| n.kind).collect();
+    use youmeyou_core::model::NodeType;
+    assert!(kinds.contains(&NodeType::LoadBalancer));
+    assert!(kinds.contains(&NodeType::Cache));
+    assert!(kinds.contains(&NodeType::Monitoring));
+    // Unrelated nodes keep their ids and positions.
+    let product = canvas.nodes.iter().find(|n| n.id == "product-service").unwrap();
+    assert_eq!(product.position.map(|p| (p.x, p.y)), Some((320.0, 360.0)));
+    let (_, files) = server.get(&format!("/api/runs/{run}/files")).await;
+    let paths: Vec<&str> = files["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    for expected in ["docker-compose.yml", "nginx.conf", "redis-cluster.conf", "monitoring/alerts.yml"] {
+        assert!(paths.iter().any(|p| p.ends_with(expected)), "{expected} missing in {paths:?}");
+    }
+}
+
+/// Example 3: edit task_2 while it runs; only task_4, task_5 and task_8 regenerate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
+    let gate = GateAgents::new(Arc::new(BuiltinAgents::default()), &["task_2"]);
+    let counting = CountingAgents::new(gate.clone());
+    let server = start(Overrides {
+        agents: Some(counting.clone() as Arc<dyn Agents>),
+        ..Default::default()
+    })
+    .await;
+    let project = server.project(None).await;
+    let (run, mut watch) = server.run(&project, EXAMPLE_1).await;
+    gate.entered("task_2", 1).await;
+
+    let (status, impact) = server
+        .post(&format!("/api/runs/{run}/tasks/task_2/impact"), json!({"prompt": EXAMPLE_3_EDIT}))
+        .await;
+    assert_eq!(status, 200, "{impact}");
+    let levels: HashMap<&str, &str> = impact["affectedTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["impact"].as_str().unwrap()))
+        .collect();
+    assert_eq!(levels.get("task_4"), Some(&"major"));
+    assert_eq!(levels.get("task_5"), Some(&"minor"));
+    assert_eq!(levels.get("task_8"), Some(&"major"));
+    assert!(!levels.contains_key("task_3") && !levels.contains_key("task_6"));
+    assert_eq!(impact["modificationsLeft"], 3);
+    assert!(impact["additionalTime"].as_u64().unwrap() > 0);
+    watch.until_type(EventType::ImpactAnalysis).await;
+
+    // The restarted attempt is held too, so the test sees the edit land before it finishes.
+    gate.hold("task_2");
+    let (status, body) = server
+        .post(
+            &format!("/api/runs/{run}/tasks/task_2/modifications"),
+            json!({"prompt": EXAMPLE_3_EDIT, "confirmToken": impact["confirmToken"]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    watch.until_type(EventType::RegenerationStarted).await;
+    gate.entered("task_2", 2).await;
+    gate.release("task_2");
+    let summary = watch.until_type(EventType::ExecutionSummary).await;
+    assert_eq!(summary.data["success"], true, "{:?}", watch.kinds());
+
+    // Nothing ran twice except the edited task; unaffected tasks ran exactly once.
+    assert_eq!(counting.count("task_2"), 2);
+    for task in ["task_1", "task_3", "task_4", "task_5", "task_6", "task_7", "task_8"] {
+        assert_eq!(counting.count(task), 1, "{task}: {:?}", counting.counts());
+    }
+    // The final schema includes the recommendation tables.
+    let (_, files) = server.get(&format!("/api/runs/{run}/files")).await;
+    let schema_path = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["taskId"] == "task_2" && f["path"].as_str().unwrap().ends_with(".sql"))
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .expect("schema file of task_2");
+    let schema = server
+        .http
+        .get(format!("{}/api/runs/{run}/files/{schema_path}", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(schema.to_lowercase().contains("recommendation"), "{schema}");
+    let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
+    assert_eq!(snapshot["modifications"].as_array().unwrap().len(), 1);
+    let task_2 = snapshot["plan"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "task_2").unwrap();
+    assert_eq!(task_2["modificationCount"], 1);
+    assert_eq!(task_2["prompt"], EXAMPLE_3_EDIT);
+    assert_gap_free(&watch.seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_nothing() {
+    let gate = GateAgents::new(Arc::new(BuiltinAgents::default()), &["task_1"]);
+    let server = start(Overrides {
+        agents: Some(gate.clone() as Arc<dyn Agents>),
+        ..Default::default()
+    })
+    .await;
+    let project = server.project(None).await;
+    let (run, mut watch) = server.run(&project, EXAMPLE_1).await;
+    gate.entered("task_1", 1).await;
+    let edit = |n: u32| format!("Design the e-commerce architecture, variant {n}, with an event bus");
+    let mut last_edit_seq = 0;
+    for n in 1..=3u32 {
+        // Inside the cooldown: refused with the time to wait.
+        if n > 1 {
+            let (status, body) = server
+                .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(n)}))
+                .await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(body["error"]["code"], "cooldown_active");
+            assert!(body["error"]["retryAfter"].as_u64().unwrap() >= 1);
+            // Wait for the cooldown by watching the clock, not the events.
+            tokio::time::sleep(Duration::from_millis(350)).await;
+        }
+        let (status, impact) = server
+            .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(n)}))
+            .await;
+        assert_eq!(status, 200, "{impact}");
+        assert_eq!(impact["modificationsLeft"], 4 - n);
+        gate.hold("task_1");
+        let (status, _) = server
+            .post(
+                &format!("/api/runs/{run}/tasks/task_1/modifications"),
+                json!({"prompt": edit(n), "confirmToken": impact["confirmToken"]}),
+            )
+            .await;
+        assert_eq!(status, 202);
+        last_edit_seq = watch.until_type(EventType::RegenerationStarted).await.seq.max(last_edit_seq);
+        watch.seen.retain(|e| e.kind != EventType::RegenerationStarted);
+    }
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (status, body) = server
+        .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(4)}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "modification_limit");
+    let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
+    assert_eq!(snapshot["modifications"].as_array().unwrap().len(), 3);
+    let task_1 = snapshot["plan"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "task_1").unwrap();
+    assert_eq!(task_1["prompt"], edit(3));
+    // Other rule violations.
+    for (prompt, task, code) in [("   ", "task_1", "invalid_prompt"), ("x", "task_99", "unknown_task")] {
+        let (status, body) = server
+            .post(&format!("/api/runs/{run}/tasks/{task}/impact"), json!({"prompt": prompt}))
+            .await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some(code)), "{body}");
+    }
+    gate.release("task_1");
+    watch.until_type(EventType::ExecutionSummary).await;
+    let (status, body) = server
+        .post(&format!("/api/runs/{run}/tasks/task_2/impact"), json!({"prompt": "anything new"}))
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("run_finished")));
+}
+
+/// A planner that answers with a fixed (broken) plan.
+struct FixedPlanner(Vec<Task>);
+
+#[async_trait]
+impl Planner for FixedPlanner {
+    async fn analyse(&self, prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, PlannerError> {
+        youmeyou::server::orchestrator::planning::BuiltinPlanner.analyse(prompt, canvas).await
+    }
+    async fn plan(&self, _: &IntentAnalysis, _: &CanvasContext, _: &str, _: f64) -> Result<PlanChoice, PlannerError> {
+        Ok(PlanChoice {
+            tasks: self.0.clone(),
+            path: PlanPath::Dynamic,
+            reason: "test".into(),
+            template: "test".into(),
+            cost_usd: 0.0,
+        })
+    }
+}
+
+fn task(id: &str, deps: &[&str]) -> Task {
+    serde_json::from_value(json!({
+        "id": id, "name": id, "type": "ARCHITECTURE", "dependencies": deps,
+        "estimatedTime": 10, "agent": "arch-001", "prompt": "do it"
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cyclic_and_invalid_plans_are_rejected_with_a_clear_error() {
+    for (tasks, code) in [
+        (vec![task("a", &["b"]), task("b", &["a"])], "plan_cycle"),
+        (vec![task("a", &["zzz"])], "plan_unknown_dependency"),
+        (vec![task("a", &["a"])], "plan_self_dependency"),
+        (vec![], "plan_empty"),
+    ] {
+        let server = start(Overrides {
+            planner: Some(Arc::new(FixedPlanner(tasks))),
+            ..Default::default()
+        })
+        .await;
+        let project = server.project(None).await;
+        let (run, mut watch) = server.run(&project, EXAMPLE_1).await;
+        let error = watch.until_type(EventType::Error).await;
+        assert_eq!(error.data["code"], code, "{}", error.data);
+        assert!(error.data["message"].as_str().unwrap().len() > 10);
+        watch.until_type(EventType::ExecutionSummary).await;
+        let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
+        assert_eq!(snapshot["status"], "failed");
+        assert!(watch.of(EventType::TaskStarted).is_empty());
+    }
+}
