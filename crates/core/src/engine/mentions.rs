@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use crate::domains::{self, Archetype, DataDomain, Feature};
+use crate::domains::{self, Archetype, Feature};
 use crate::engine::intent::KEYWORDS;
 use crate::engine::metrics::UNIT_WORDS;
 use crate::engine::technology::{Technology, TECHNOLOGIES};
@@ -138,12 +138,6 @@ pub fn domains_in(text: &str) -> Vec<&'static str> {
 /// Data domains named in `text` plus their companions: what a schema for it contains.
 pub fn schema_domains_in(text: &str) -> Vec<&'static str> {
     domains::expand_domains(&domains_in(text))
-}
-
-pub fn domain_entries(keys: &[&str]) -> Vec<&'static DataDomain> {
-    keys.iter()
-        .filter_map(|k| domains::data_domain(k))
-        .collect()
 }
 
 /// The first archetype named in `tokens` ("e-commerce", "blog", ...).

@@ -45,6 +45,11 @@ fn file<'a>(out: &'a AgentOutput, path: &str) -> &'a str {
 }
 
 fn assert_files_are_sane(run: &Run) {
+    assert!(
+        run.merge_warnings.is_empty(),
+        "patches the canvas merge had to fix: {:?}",
+        run.merge_warnings
+    );
     for f in run.all_files() {
         assert!(!f.content.trim().is_empty(), "{} is empty", f.path);
         assert!(

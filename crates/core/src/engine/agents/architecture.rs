@@ -108,12 +108,14 @@ pub fn design(input: &AgentInput<'_>) -> Result<AgentOutput, AgentError> {
             })
             .map(|n| n.id.clone())
     };
-    let gateway = input
+    let existing_gateway = input
         .canvas
         .nodes
         .iter()
-        .find(|n| n.kind == NodeType::Gateway)
-        .map_or_else(|| "api-gateway".to_string(), |n| n.id.clone());
+        .find(|n| n.kind == NodeType::Gateway);
+    let gateway = existing_gateway.map_or_else(|| "api-gateway".to_string(), |n| n.id.clone());
+    // When adding to a design without a gateway there is nothing to route through.
+    let routed = !adding || existing_gateway.is_some();
     let cache_id = input
         .canvas
         .nodes
@@ -169,9 +171,11 @@ pub fn design(input: &AgentInput<'_>) -> Result<AgentOutput, AgentError> {
         patch
             .upsert_nodes
             .push(node(f.service, NodeType::Microservice, f.label, config));
-        patch
-            .add_edges
-            .push(edge(&gateway, f.service, EdgeType::ApiCall));
+        if routed {
+            patch
+                .add_edges
+                .push(edge(&gateway, f.service, EdgeType::ApiCall));
+        }
         let db_on_canvas = input.canvas.nodes.iter().any(|n| n.id == f.database);
         if !databases.contains(&f.database) && !db_on_canvas {
             databases.push(f.database);
@@ -216,9 +220,9 @@ pub fn design(input: &AgentInput<'_>) -> Result<AgentOutput, AgentError> {
             json!({"engine": "redis", "purpose": "read cache"}),
         ));
     }
-    // Edges from a new service to another new one are valid once both exist; callers keep
-    // the catalogue's direction (caller → callee).
-    patch.add_edges.dedup_by(|a, b| a.id == b.id);
+    // Callers keep the catalogue's direction (caller → callee); one edge per id.
+    let mut seen = std::collections::BTreeSet::new();
+    patch.add_edges.retain(|e| seen.insert(e.id.clone()));
 
     let title = system_title(input);
     let files = vec![

@@ -391,6 +391,8 @@ pub(crate) mod harness {
         pub draft: PlanDraft,
         pub outputs: BTreeMap<String, AgentOutput>,
         pub canvas: Canvas,
+        /// What `canvas::merge` could not apply as written, per task.
+        pub merge_warnings: Vec<String>,
     }
 
     impl Run {
@@ -423,6 +425,7 @@ pub(crate) mod harness {
         mut canvas: Canvas,
     ) -> Run {
         let mut outputs: BTreeMap<String, AgentOutput> = BTreeMap::new();
+        let mut merge_warnings = Vec::new();
         while outputs.len() < draft.tasks.len() {
             let ready: Vec<&Task> = draft
                 .tasks
@@ -448,7 +451,14 @@ pub(crate) mod harness {
                     Ok(o) => o,
                     Err(e) => panic!("{}: {e}", task.id),
                 };
-                canvas = crate::canvas::merge(&canvas, &out.patch).canvas;
+                let merged = crate::canvas::merge(&canvas, &out.patch);
+                merge_warnings.extend(
+                    merged
+                        .warnings
+                        .iter()
+                        .map(|w| format!("{}: {}", task.id, w.message)),
+                );
+                canvas = merged.canvas;
                 outputs.insert(task.id.clone(), out);
             }
         }
@@ -458,6 +468,7 @@ pub(crate) mod harness {
             draft,
             outputs,
             canvas,
+            merge_warnings,
         }
     }
 }

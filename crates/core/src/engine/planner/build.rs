@@ -1,6 +1,6 @@
 //! BUILD_FROM_SCRATCH: architecture → schema → one service task per feature (dependencies
-//! from the catalogue's `calls`) → frontend after the architecture → integration testing
-//! last. Example 1's eight tasks come out of this generator, not out of a stored plan.
+//! from the catalogue's `calls`); the frontend runs beside the architecture from the start;
+//! integration testing last. Example 1's eight tasks come out of this generator, not out of a stored plan.
 
 use super::{new_task, task_id, TaskExt};
 use crate::domains::{self, Feature};
@@ -103,9 +103,11 @@ pub(super) fn plan(intent: &IntentAnalysis, prompt: &str) -> (Vec<Task>, String)
                 join_list(&views)
             ),
         )
-        .deps(&["task_1"])
+        // Example 1: the frontend starts together with the architecture (task_1 and task_7
+        // run in parallel from the first moment); it builds from the request's features.
+        .deps(&[])
         .isolation(Isolation::Independent)
-        .io(vec![key(ARCH, "*")], vec![key(UI, ui_name)]),
+        .io(vec![], vec![key(UI, ui_name)]),
     );
 
     let service_refs: Vec<&str> = service_ids.iter().map(String::as_str).collect();

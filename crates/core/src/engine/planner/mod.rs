@@ -330,7 +330,7 @@ mod tests {
                 "task_7",
                 "Frontend React Components",
                 TaskType::CodeGeneration,
-                &["task_1"],
+                &[],
                 70,
                 Isolation::Independent,
                 "code-001",
@@ -413,10 +413,7 @@ mod tests {
         assert_eq!(io(5).0, ["schema.@payment", "api.auth"]);
         assert_eq!(
             io(6),
-            (
-                vec!["arch.*".to_string()],
-                vec!["ui.storefront".to_string()]
-            )
+            (Vec::<String>::new(), vec!["ui.storefront".to_string()])
         );
         assert_eq!(io(7).0, ["*"]);
     }
@@ -479,6 +476,10 @@ mod tests {
         for (prompt, canvas) in prompts {
             let (intent, d) = draft(prompt, &canvas);
             assert_valid(&d.tasks);
+            let shared = crate::plan::validate(&crate::model::Plan {
+                tasks: d.tasks.clone(),
+            });
+            assert!(shared.is_ok(), "{prompt}: plan::validate says {shared:?}");
             assert_eq!(
                 d.tasks.len() as u32,
                 intent.estimated_tasks,

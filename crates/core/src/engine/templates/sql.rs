@@ -58,9 +58,11 @@ pub fn render_schema(
     }
     out.push_str("-- Every table has a surrogate BIGINT key; money is stored in integer cents.\n");
     out.push_str(
-        "-- References to tables of other services carry no FOREIGN KEY (they live in another\n",
+        "-- References to tables outside this schema carry no FOREIGN KEY (they live in another\n",
     );
-    out.push_str("-- database); the application checks them through that service's API.\n\n");
+    out.push_str(
+        "-- service's database); the application checks them through that service's API.\n\n",
+    );
     if dialect == SqlDialect::Postgres && ordered.iter().any(|t| t.updated) {
         out.push_str(
             "CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger AS $$\nBEGIN\n  NEW.updated_at = now();\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n\n",
