@@ -71,8 +71,8 @@ struct Checked {
     plan: Plan,
     index: usize,
     modifications_left: u32,
-    /// Feature keys of the run's intent: they decide where each data domain lives.
-    features: Vec<String>,
+    /// Where each data domain lives in this run (its features and the canvas' services).
+    homes: youmeyou_core::domains::HomeMap,
 }
 
 impl Orchestrator {
@@ -131,16 +131,21 @@ impl Orchestrator {
                 }
             }
         }
-        let features = self
-            .store
-            .get_run(&run.id)
-            .await?
-            .and_then(|r| r.intent)
-            .and_then(|i| serde_json::from_value::<youmeyou_core::model::IntentAnalysis>(i).ok())
-            .map(|i| i.components)
-            .unwrap_or_default();
+        let record = self.store.get_run(&run.id).await?;
+        let intent = record
+            .as_ref()
+            .and_then(|r| r.intent.clone())
+            .and_then(|i| serde_json::from_value::<youmeyou_core::model::IntentAnalysis>(i).ok());
+        let context = record
+            .as_ref()
+            .and_then(|r| r.context.clone())
+            .and_then(|c| serde_json::from_value::<youmeyou_core::engine::context::CanvasContext>(c).ok());
+        let homes = match (intent, context) {
+            (Some(i), Some(c)) => youmeyou_core::engine::home_map(&i, &c),
+            _ => youmeyou_core::domains::HomeMap::default(),
+        };
         Ok(Checked {
-            features,
+            homes,
             modifications_left: max - task.modification_count,
             plan: Plan {
                 tasks: records.into_iter().map(|r| r.task).collect(),
@@ -166,18 +171,14 @@ impl Orchestrator {
                 Some((t.id.clone(), scaled.round() as u32))
             })
             .collect();
-        // A wider prompt takes longer: +50% per artefact the edit adds, at most double.
-        let added = changed.len() as f64;
-        let estimate = (f64::from(task.estimated_time) * (1.0 + 0.5 * added).min(2.0)).round() as u32;
         let context = ImpactContext {
             modifications_left: checked.modifications_left,
             elapsed_secs: elapsed,
-            edited_estimated_time: Some(estimate),
+            // A wider prompt takes longer (e.g. more tables to design).
+            edited_estimated_time: edit::estimated_time_for_prompt(task, prompt),
             ..Default::default()
         };
-        let map = youmeyou_core::domains::HomeMap::new(&checked.features);
-        let homes = |domain: &str| map.lookup(domain);
-        impact::analyse(&checked.plan, &task.id, &changed, &homes, &context)
+        impact::analyse(&checked.plan, &task.id, &changed, &checked.homes, &context)
             .map_err(|e| rule("unknown_task", e.to_string()))
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use youmeyou_core::dag::Dag;
 use youmeyou_core::engine::context::CanvasContext;
 use youmeyou_core::model::{
-    Canvas, CanvasChanges, CodeGeneration, EventType, ExecutionSummary, IntentAnalysis, IntentKind,
+    Canvas, CanvasChanges, CodeGeneration, EventType, ExecutionSummary, IntentAnalysis,
     NodeType, Plan, PlanPath, RunStatus, TaskStatus,
 };
 use youmeyou_core::plan;
@@ -411,7 +411,7 @@ fn summarise(
         .filter(|t| t.task.status == TaskStatus::Completed)
         .count();
     let next_steps = match outcome {
-        Outcome::Completed => next_steps(intent),
+        Outcome::Completed => youmeyou_core::engine::summary::next_steps(intent),
         Outcome::Cancelled => vec!["Start a new run when you are ready".into()],
         _ => vec![
             "Open the failed task to read its error".into(),
@@ -434,25 +434,5 @@ fn summarise(
             components: components as u32,
         },
         next_steps,
-    }
-}
-
-fn next_steps(intent: &IntentAnalysis) -> Vec<String> {
-    match intent.intent {
-        IntentKind::BuildFromScratch => vec![
-            "Deploy services to staging".into(),
-            "Run integration tests".into(),
-            "Configure CI/CD pipeline".into(),
-        ],
-        IntentKind::ScaleComponent | IntentKind::FixComponent => vec![
-            "Load-test the new configuration at the target rate".into(),
-            "Roll out behind the load balancer one instance at a time".into(),
-            "Watch the new alerts for a week".into(),
-        ],
-        _ => vec![
-            "Review the generated changes".into(),
-            "Run the test suite".into(),
-            "Deploy to staging".into(),
-        ],
     }
 }

@@ -109,6 +109,8 @@ pub struct Driver {
     edited: bool,
     /// Tasks completed during this execution (for the summary).
     pub completed_now: usize,
+    /// Longest path (seconds) from each task to the end of the plan, the task included.
+    rank: Vec<u64>,
 }
 
 /// Signals buffered per run before agents wait (progress is small and bursts are short).
@@ -133,6 +135,11 @@ impl Driver {
         let dag = Dag::new(&plan).map_err(|e| e.to_string())?;
         let (signals_tx, signals_rx) = mpsc::channel(SIGNAL_BUFFER);
         let edited = tasks.iter().any(|t| t.task.modification_count > 0);
+        let mut rank = vec![0u64; dag.len()];
+        for &i in dag.topological_order().iter().rev() {
+            let tail = dag.dependents(i).iter().map(|&d| rank[d]).max().unwrap_or(0);
+            rank[i] = dag.duration(i) + tail;
+        }
         Ok(Self {
             run_id: run_id.to_string(),
             settings,
@@ -150,6 +157,7 @@ impl Driver {
             signals_rx,
             edited,
             completed_now: 0,
+            rank,
         })
     }
 
@@ -270,19 +278,28 @@ impl Driver {
         true
     }
 
-    /// Starts every ready task, up to the concurrency limit, in plan order.
+    /// Starts ready tasks up to the concurrency limit. When more are ready than there are
+    /// slots, the task with the longest remaining path to the end goes first (list
+    /// scheduling by "bottom level"), which keeps the total close to the critical path.
     async fn dispatch(&mut self) -> Result<Vec<usize>, StoreError> {
-        let mut started = Vec::new();
-        for &index in self.dag.topological_order().to_vec().iter() {
-            if self.running.len() >= self.settings.max_parallel_tasks.max(1) {
-                break;
-            }
-            if self.is_ready(index) {
-                self.start(index, None).await?;
-                started.push(index);
-            }
+        let free = self
+            .settings
+            .max_parallel_tasks
+            .max(1)
+            .saturating_sub(self.running.len());
+        if free == 0 {
+            return Ok(Vec::new());
         }
-        Ok(started)
+        let mut ready: Vec<usize> = (0..self.tasks.len()).filter(|&i| self.is_ready(i)).collect();
+        if ready.len() > free {
+            ready.sort_by(|&a, &b| self.rank[b].cmp(&self.rank[a]).then(a.cmp(&b)));
+            ready.truncate(free);
+            ready.sort_unstable();
+        }
+        for &index in &ready {
+            self.start(index, None).await?;
+        }
+        Ok(ready)
     }
 
     fn upstream(&self, index: usize) -> Vec<(String, Arc<TaskOutput>)> {
@@ -614,6 +631,11 @@ impl Driver {
         }
         {
             let state = &mut self.tasks[index];
+            // What the task produces and how long it takes follow the new prompt.
+            state.task.outputs = youmeyou_core::engine::edit::outputs_for_prompt(&state.task, &modification.new_prompt);
+            if let Some(estimate) = youmeyou_core::engine::edit::estimated_time_for_prompt(&state.task, &modification.new_prompt) {
+                state.task.estimated_time = estimate;
+            }
             state.task.prompt = modification.new_prompt.clone();
             state.task.modification_count += 1;
             state.task.status = TaskStatus::Regenerating;
