@@ -15,3 +15,12 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
 }
+
+/// Entry point of the client-side-rendered development build (`trunk serve`, feature `csr`):
+/// the same UI, mounted fresh instead of hydrated; API calls are proxied to `youmeyou serve`.
+#[cfg(feature = "csr")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start_csr() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -160,3 +160,27 @@ mod tests {
         assert_eq!(choose(css, &headers("")).0, Encoding::Identity);
     }
 }
+
+#[cfg(test)]
+mod trunk_tests {
+    /// `trunk serve` cannot concatenate style sheets the way build.rs does, so index.html lists
+    /// them one by one; this keeps that list complete.
+    #[test]
+    fn every_style_sheet_is_linked_in_the_trunk_index() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let index = std::fs::read_to_string(root.join("index.html")).expect("index.html");
+        let mut sheets: Vec<String> = std::fs::read_dir(root.join("style"))
+            .expect("style/")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".css"))
+            .collect();
+        sheets.sort();
+        for sheet in sheets {
+            assert!(
+                index.contains(&format!("href=\"style/{sheet}\"")),
+                "style/{sheet} is not linked in index.html (trunk serve would miss it)"
+            );
+        }
+    }
+}
