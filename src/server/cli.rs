@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web UI and the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Operator commands on the database (accounts and tiers).
     Admin(crate::server::admin::AdminArgs),
 }
@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Admin(args) => crate::server::admin::main(args),
     }
 }

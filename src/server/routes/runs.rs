@@ -93,6 +93,10 @@ async fn create_run(
         Some(owner) if owner == user.id => {}
         _ => return Err(ApiError::NotFound("project")),
     }
+    // Repeated fatal LLM failures (bad key, unknown model, budget) pause the user's new runs.
+    if let Some(llm) = &state.llm {
+        llm.check_user(&user.id)?;
+    }
     if let Some(active) = state.store.active_run_of_project(&project_id).await? {
         return Err(ApiError::Conflict {
             code: "run_active",
@@ -257,15 +261,15 @@ async fn archive(
     let bytes = tokio::task::spawn_blocking(move || zip_files(&files))
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    let name = format!("youmeyou-{}.zip", &run_id[..run_id.len().min(8)]);
-    Ok(Response::builder()
+    let name = format!("youmeyou-{}.zip", run_id.chars().take(8).collect::<String>());
+    Response::builder()
         .header(header::CONTENT_TYPE, "application/zip")
         .header(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}\""),
         )
         .body(Body::from(bytes))
-        .map_err(|e| ApiError::Internal(e.into()))?)
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 fn zip_files(files: &[youmeyou_core::model::GeneratedFile]) -> Result<Vec<u8>, ApiError> {
