@@ -2,6 +2,10 @@
 //! orchestrator, the stores and the transports); with `hydrate` it is the WASM front end that
 //! hydrates the server's HTML. The pure domain lives in the `youmeyou-core` crate.
 
+// Leptos views are deeply nested types; the workspace's (canvas, plan graph) exceed the
+// default query depth when type-erased for hydration.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod components;
 

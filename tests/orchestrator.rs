@@ -515,6 +515,8 @@ impl Planner for FixedPlanner {
             reason: "test".into(),
             template: "test".into(),
             cost_usd: 0.0,
+            warnings: Vec::new(),
+            llm: None,
         })
     }
 }

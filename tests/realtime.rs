@@ -52,15 +52,20 @@ async fn start_with(rt: RealtimeConfig) -> Server {
     let config = ServeConfig::for_tests(dir.path().to_path_buf());
     let url = format!("sqlite://{}", dir.path().join("youmeyou.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
-    let mut state = AppState::with_store(config, Arc::new(store.clone())).await.unwrap();
+    let mut state = AppState::with_store(config, Arc::new(store.clone()))
+        .await
+        .unwrap();
     state.realtime = Arc::new(Realtime::new(rt));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = youmeyou::server::router(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     Server {
         addr,
@@ -127,7 +132,12 @@ impl Server {
     fn expired_build_token(&self, owner: &str, run: &str) -> String {
         self.state
             .keys
-            .issue(&build_claims(owner, run, now() - BUILD_TTL_SECS - 600, "old".into()))
+            .issue(&build_claims(
+                owner,
+                run,
+                now() - BUILD_TTL_SECS - 600,
+                "old".into(),
+            ))
             .unwrap()
     }
 
@@ -159,7 +169,12 @@ impl Server {
     }
 
     async fn metrics(&self) -> String {
-        reqwest::get(self.http("/metrics")).await.unwrap().text().await.unwrap()
+        reqwest::get(self.http("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Waits until `cond` holds (a condition on server state, checked every few ms).
@@ -180,7 +195,10 @@ async fn alice(server: &Server) -> String {
     token
 }
 
-async fn connect(url: &str, bearer: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+async fn connect(
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut req = url.into_client_request().unwrap();
     if let Some(t) = bearer {
         req.headers_mut()
@@ -192,7 +210,9 @@ async fn connect(url: &str, bearer: Option<&str>) -> Result<Ws, tokio_tungstenit
 async fn connect_async_req(
     req: tokio_tungstenite::tungstenite::handshake::client::Request,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws)
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
 }
 
 /// The next text message as JSON (pings and pongs skipped).
@@ -214,7 +234,10 @@ async fn next_json(ws: &mut Ws) -> Value {
 /// The close code the server sends next (text messages before it are skipped).
 async fn close_code(ws: &mut Ws) -> Option<u16> {
     loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("no close within the time limit") {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no close within the time limit")
+        {
             Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return None,
@@ -253,7 +276,9 @@ async fn ws_welcome_then_full_history_from_seq_1_then_live() {
     let s = start().await;
     let token = alice(&s).await;
     s.publish("pa", "ra", 3).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token))
+        .await
+        .unwrap();
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "connected");
     assert!(hello["clientId"].as_str().is_some_and(|c| !c.is_empty()));
@@ -280,7 +305,11 @@ async fn ws_resume_replays_then_goes_live_without_gaps_or_duplicates_while_event
             for i in 0..200 {
                 let stored = state
                     .store
-                    .append_events("ra", &[NewEvent::new(EventType::TaskProgress, json!({"i": i}))], "t")
+                    .append_events(
+                        "ra",
+                        &[NewEvent::new(EventType::TaskProgress, json!({"i": i}))],
+                        "t",
+                    )
                     .await
                     .unwrap();
                 for e in stored {
@@ -293,23 +322,41 @@ async fn ws_resume_replays_then_goes_live_without_gaps_or_duplicates_while_event
         })
     };
     // Two ways to resume: the message, and `?afterSeq=` on the URL.
-    let mut a = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token)).await.unwrap();
+    let mut a = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut a).await["type"], "connected");
-    send(&mut a, json!({"type": "resume", "runId": "ra", "afterSeq": 20})).await;
-    let mut b = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=35"), Some(&token)).await.unwrap();
+    send(
+        &mut a,
+        json!({"type": "resume", "runId": "ra", "afterSeq": 20}),
+    )
+    .await;
+    let mut b = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=35"), Some(&token))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut b).await["type"], "connected");
     let got_a = seqs(&events_until(&mut a, "ra", 250).await);
     let got_b = seqs(&events_until(&mut b, "ra", 250).await);
     publisher.await.unwrap();
-    assert_eq!(got_a, (21..=250).collect::<Vec<_>>(), "resume message: gap or duplicate");
-    assert_eq!(got_b, (36..=250).collect::<Vec<_>>(), "afterSeq query: gap or duplicate");
+    assert_eq!(
+        got_a,
+        (21..=250).collect::<Vec<_>>(),
+        "resume message: gap or duplicate"
+    );
+    assert_eq!(
+        got_b,
+        (36..=250).collect::<Vec<_>>(),
+        "afterSeq query: gap or duplicate"
+    );
 }
 
 #[tokio::test]
 async fn ws_ping_is_answered_with_pong() {
     let s = start().await;
     let token = alice(&s).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     send(&mut ws, json!({"type": "ping"})).await;
     assert_eq!(next_json(&mut ws).await, json!({"type": "pong"}));
@@ -320,7 +367,9 @@ async fn ws_project_stream_carries_every_run_including_ones_started_after_connec
     let s = start().await;
     let token = alice(&s).await;
     s.publish("pa", "ra", 4).await;
-    let mut ws = connect(&s.ws_url("/api/ws/projects/pa"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/projects/pa"), Some(&token))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "connected");
     // A run created after the connection: its events arrive from seq 1.
     s.run("rb", "pa", "alice").await;
@@ -332,13 +381,21 @@ async fn ws_project_stream_carries_every_run_including_ones_started_after_connec
     s.publish("pa", "ra", 1).await;
     let got = events_until(&mut ws, "ra", 5).await;
     assert_eq!(seqs(&got), vec![5]);
-    send(&mut ws, json!({"type": "resume", "runId": "ra", "afterSeq": 2})).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "runId": "ra", "afterSeq": 2}),
+    )
+    .await;
     let got = events_until(&mut ws, "ra", 5).await;
     assert_eq!(seqs(&got), vec![3, 4, 5]);
     // A run of another project cannot be resumed here.
     s.project("pz", "alice").await;
     s.run("rz", "pz", "alice").await;
-    send(&mut ws, json!({"type": "resume", "runId": "rz", "afterSeq": 0})).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "runId": "rz", "afterSeq": 0}),
+    )
+    .await;
     let err = next_json(&mut ws).await;
     assert_eq!(err["type"], "error");
     assert_eq!(err["code"], "unknown_run");
@@ -356,9 +413,17 @@ async fn ws_first_message_auth_with_a_build_token() {
     // Nothing but auth is accepted before it.
     send(&mut ws, json!({"type": "ping"})).await;
     assert_eq!(next_json(&mut ws).await["code"], "auth_required");
-    send(&mut ws, json!({"type": "auth", "token": s.build_token("alice", "ra")})).await;
+    send(
+        &mut ws,
+        json!({"type": "auth", "token": s.build_token("alice", "ra")}),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["type"], "authenticated");
-    send(&mut ws, json!({"type": "resume", "runId": "ra", "afterSeq": 1})).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "runId": "ra", "afterSeq": 1}),
+    )
+    .await;
     assert_eq!(seqs(&events_until(&mut ws, "ra", 2).await), vec![2]);
 }
 
@@ -367,9 +432,15 @@ async fn ws_resume_beyond_the_log_sends_a_snapshot_first_and_pruned_history_too(
     let s = start().await;
     let token = alice(&s).await;
     s.publish("pa", "ra", 5).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
-    send(&mut ws, json!({"type": "resume", "runId": "ra", "afterSeq": 99})).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "runId": "ra", "afterSeq": 99}),
+    )
+    .await;
     let snap = next_json(&mut ws).await;
     assert_eq!(snap["type"], "snapshot");
     assert_eq!(snap["seq"], 5);
@@ -383,60 +454,99 @@ async fn ws_resume_beyond_the_log_sends_a_snapshot_first_and_pruned_history_too(
         .execute(s.store.pool())
         .await
         .unwrap();
-    send(&mut ws, json!({"type": "resume", "runId": "ra", "afterSeq": 0})).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "runId": "ra", "afterSeq": 0}),
+    )
+    .await;
     let snap = next_json(&mut ws).await;
-    assert_eq!((snap["type"].as_str(), snap["seq"].as_u64()), (Some("snapshot"), Some(3)));
+    assert_eq!(
+        (snap["type"].as_str(), snap["seq"].as_u64()),
+        (Some("snapshot"), Some(3))
+    );
     assert_eq!(snap["data"]["reason"], "history_pruned");
     assert_eq!(seqs(&events_until(&mut ws, "ra", 6).await), vec![4, 5, 6]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread: the publishing loop below does not yield, so the connection cannot keep up with
+// the bus and is certain to lag.
+#[tokio::test]
 async fn a_subscriber_that_lags_behind_the_bus_recovers_the_gap_from_the_store() {
     let s = start().await;
     let token = alice(&s).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
-    s.until("connection live", |st| st.metrics.transport(Transport::Ws).active.get() == 1).await;
+    s.until("connection live", |st| {
+        st.metrics.transport(Transport::Ws).active.get() == 1
+    })
+    .await;
     // 2,000 events published in one go: more than the bus channel holds (256).
     s.publish("pa", "ra", 2000).await;
     let got = seqs(&events_until(&mut ws, "ra", 2000).await);
     assert_eq!(got, (1..=2000).collect::<Vec<_>>());
+    assert!(
+        s.state.metrics.bus_lagged.get() > 0,
+        "the test did not make the subscriber lag"
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_error_messages_without_closing_and_abuse_closes() {
     let s = start().await;
     let token = alice(&s).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     for (input, code) in [
         ("{not json", "invalid_json"),
         (r#"{"type":"subscribe"}"#, "unknown_type"),
-        (r#"{"type":"resume","runId":"ra","afterSeq":-4}"#, "invalid_message"),
+        (
+            r#"{"type":"resume","runId":"ra","afterSeq":-4}"#,
+            "invalid_message",
+        ),
         ("[]", "invalid_message"),
     ] {
         ws.send(Message::text(input)).await.unwrap();
         let e = next_json(&mut ws).await;
-        assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some("error"), Some(code)), "{input}");
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{input}"
+        );
         assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
     assert_eq!(next_json(&mut ws).await["code"], "unsupported");
     send(&mut ws, json!({"type": "ping"})).await;
-    assert_eq!(next_json(&mut ws).await["type"], "pong", "still open after bad input");
+    assert_eq!(
+        next_json(&mut ws).await["type"],
+        "pong",
+        "still open after bad input"
+    );
 
     // Over 64 KiB: closed with 1009.
-    let mut big = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut big = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut big).await;
     let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024));
     let _ = big.send(Message::text(huge)).await;
     assert_eq!(close_code(&mut big).await, Some(protocol::close::TOO_BIG));
 
     // A flood: refused with one rate_limited error, then closed with 4029.
-    let mut flood = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut flood = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut flood).await;
     for _ in 0..120 {
-        if flood.send(Message::text(r#"{"type":"ping"}"#)).await.is_err() {
+        if flood
+            .send(Message::text(r#"{"type":"ping"}"#))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -473,7 +583,9 @@ async fn heartbeat_pings_and_a_silent_peer_is_dropped_and_idle_connections_close
     .await;
     let token = alice(&s).await;
     // A live client answers pings (tungstenite does) and sees them.
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     let mut pinged = false;
     let started = Instant::now();
     let code = loop {
@@ -485,7 +597,11 @@ async fn heartbeat_pings_and_a_silent_peer_is_dropped_and_idle_connections_close
         }
     };
     assert!(pinged, "no heartbeat ping");
-    assert_eq!(code, Some(protocol::close::NORMAL), "idle timeout closes normally");
+    assert_eq!(
+        code,
+        Some(protocol::close::NORMAL),
+        "idle timeout closes normally"
+    );
     assert!(started.elapsed() >= Duration::from_millis(800));
 
     // A peer that never sends a frame (no pong) is dropped after the dead-peer timeout.
@@ -500,7 +616,11 @@ async fn heartbeat_pings_and_a_silent_peer_is_dropped_and_idle_connections_close
         }
     }
     assert!(closed, "the silent peer was not dropped");
-    assert!(t0.elapsed() >= Duration::from_millis(350), "dropped too early: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(350),
+        "dropped too early: {:?}",
+        t0.elapsed()
+    );
 }
 
 /// A WebSocket handshake over a raw socket (optionally with a tiny receive buffer), returning
@@ -538,11 +658,16 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
     })
     .await;
     let token = alice(&s).await;
-    let mut good = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut good = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut good).await;
     // The slow one: a 4 KiB receive buffer and it never reads.
     let mut slow = raw_ws(&s, "/api/ws/runs/ra?afterSeq=0", &token, Some(4096)).await;
-    s.until("both live", |st| st.metrics.transport(Transport::Ws).active.get() == 2).await;
+    s.until("both live", |st| {
+        st.metrics.transport(Transport::Ws).active.get() == 2
+    })
+    .await;
     let reader = tokio::spawn(async move {
         let got = events_until(&mut good, "ra", 3000).await;
         (seqs(&got), good)
@@ -553,11 +678,19 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
         tokio::task::yield_now().await;
     }
     s.until("slow consumer closed", |st| {
-        st.metrics.transport(Transport::Ws).slow_consumer_disconnects.get() == 1
+        st.metrics
+            .transport(Transport::Ws)
+            .slow_consumer_disconnects
+            .get()
+            == 1
     })
     .await;
     let (got, _good) = reader.await.unwrap();
-    assert_eq!(got, (1..=3000).collect::<Vec<_>>(), "the reading client missed events");
+    assert_eq!(
+        got,
+        (1..=3000).collect::<Vec<_>>(),
+        "the reading client missed events"
+    );
     // The slow socket: whatever was in flight, then the connection ends (close 4008 if the
     // frame got through, else EOF/reset).
     let mut tail = Vec::new();
@@ -574,12 +707,23 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
             Err(_) => panic!("the slow connection was not closed"),
         }
     }
-    s.until("slow connection released", |st| st.metrics.transport(Transport::Ws).active.get() == 1).await;
+    s.until("slow connection released", |st| {
+        st.metrics.transport(Transport::Ws).active.get() == 1
+    })
+    .await;
     let m = s.metrics().await;
-    assert!(m.contains("youmeyou_realtime_slow_consumer_disconnects_total{transport=\"ws\"} 1"), "{m}");
+    assert!(
+        m.contains("youmeyou_realtime_slow_consumer_disconnects_total{transport=\"ws\"} 1"),
+        "{m}"
+    );
     // And it can resume from where it was.
-    let mut again = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=2990"), Some(&token)).await.unwrap();
-    assert_eq!(seqs(&events_until(&mut again, "ra", 3000).await), (2991..=3000).collect::<Vec<_>>());
+    let mut again = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=2990"), Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(
+        seqs(&events_until(&mut again, "ra", 3000).await),
+        (2991..=3000).collect::<Vec<_>>()
+    );
 }
 
 // ─────────────────────────────── Auth and isolation ───────────────────────────────
@@ -596,7 +740,9 @@ async fn a_user_never_receives_another_users_events_on_any_transport() {
     // Alice's run and project are "not found" for Bob everywhere.
     for path in ["/api/ws/runs/ra", "/api/ws/projects/pa"] {
         match connect(&s.ws_url(path), Some(&bob_token)).await {
-            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 404, "{path}"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status(), 404, "{path}")
+            }
             other => panic!("{path}: expected 404, got {:?}", other.map(|_| ())),
         }
     }
@@ -606,12 +752,19 @@ async fn a_user_never_receives_another_users_events_on_any_transport() {
     assert_eq!(close_code(&mut ws).await, Some(protocol::close::NOT_FOUND));
     let http = reqwest::Client::new();
     for path in ["/events/ra", "/api/runs/ra/events"] {
-        let r = http.get(s.http(path)).bearer_auth(&bob_token).send().await.unwrap();
+        let r = http
+            .get(s.http(path))
+            .bearer_auth(&bob_token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }
 
     // Bob's own streams carry only his run, while Alice's run is busy.
-    let mut bob_ws = connect(&s.ws_url("/api/ws/projects/pb"), Some(&bob_token)).await.unwrap();
+    let mut bob_ws = connect(&s.ws_url("/api/ws/projects/pb"), Some(&bob_token))
+        .await
+        .unwrap();
     next_json(&mut bob_ws).await;
     let mut bob_sse = Sse::open(&s, "/events/rb", &bob_token, None).await;
     s.publish("pa", "ra", 20).await;
@@ -629,7 +782,11 @@ async fn a_user_never_receives_another_users_events_on_any_transport() {
         .json()
         .await
         .unwrap();
-    assert!(poll["events"].as_array().unwrap().iter().all(|e| e["runId"] == "rb"));
+    assert!(poll["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["runId"] == "rb"));
     let _ = alice_token;
 }
 
@@ -656,14 +813,23 @@ async fn expired_forged_and_other_run_tokens_are_refused_on_every_transport() {
         assert_eq!(close_code(&mut ws).await, Some(code));
     }
     // A build token cannot watch a project.
-    let mut ws = connect(&s.ws_url("/api/ws/projects/pa"), None).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/projects/pa"), None)
+        .await
+        .unwrap();
     next_json(&mut ws).await;
-    send(&mut ws, json!({"type": "auth", "token": s.build_token("alice", "ra")})).await;
+    send(
+        &mut ws,
+        json!({"type": "auth", "token": s.build_token("alice", "ra")}),
+    )
+    .await;
     assert_eq!(close_code(&mut ws).await, Some(protocol::close::FORBIDDEN));
     // No auth at all within the time allowed: 4401.
     let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), None).await.unwrap();
     next_json(&mut ws).await;
-    assert_eq!(close_code(&mut ws).await, Some(protocol::close::UNAUTHORIZED));
+    assert_eq!(
+        close_code(&mut ws).await,
+        Some(protocol::close::UNAUTHORIZED)
+    );
     // A bearer header that does not verify: refused before the upgrade.
     match connect(&s.ws_url("/api/ws/runs/ra"), Some(&forged)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
@@ -673,22 +839,37 @@ async fn expired_forged_and_other_run_tokens_are_refused_on_every_transport() {
     // SSE with ?token= and polling with a bearer header: 401, 401, 403.
     let http = reqwest::Client::new();
     for (token, status) in [(&expired, 401), (&forged, 401), (&other_run, 403)] {
-        let r = http.get(s.http(&format!("/events/ra?token={token}"))).send().await.unwrap();
+        let r = http
+            .get(s.http(&format!("/events/ra?token={token}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), status, "sse");
-        let r = http.get(s.http("/api/runs/ra/events")).bearer_auth(token).send().await.unwrap();
+        let r = http
+            .get(s.http("/api/runs/ra/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), status, "poll");
     }
     // The right build token works on SSE through ?token=.
     let good = s.build_token("alice", "ra");
     s.publish("pa", "ra", 1).await;
-    let r = http.get(s.http(&format!("/events/ra?token={good}"))).send().await.unwrap();
+    let r = http
+        .get(s.http(&format!("/events/ra?token={good}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
 // ─────────────────────────────── SSE and polling ───────────────────────────────
 
 struct Sse {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    body: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
+    >,
     buf: String,
     pub headers: reqwest::header::HeaderMap,
     pub comments: usize,
@@ -728,7 +909,11 @@ impl Sse {
                     }
                 }
                 if let Some(data) = data {
-                    assert_eq!(Some(data["seq"].as_u64().unwrap()), id, "id must be the seq");
+                    assert_eq!(
+                        Some(data["seq"].as_u64().unwrap()),
+                        id,
+                        "id must be the seq"
+                    );
                     return data;
                 }
                 continue;
@@ -772,7 +957,10 @@ async fn sse_replays_after_last_event_id_then_streams_live() {
     assert_eq!(seqs(&q.events_until(7).await), vec![7]);
     // Without either: everything from seq 1.
     let mut all = Sse::open(&s, "/events/ra", &token, None).await;
-    assert_eq!(seqs(&all.events_until(7).await), (1..=7).collect::<Vec<_>>());
+    assert_eq!(
+        seqs(&all.events_until(7).await),
+        (1..=7).collect::<Vec<_>>()
+    );
     assert!(all.comments >= 1, "the opening comment");
 }
 
@@ -784,11 +972,20 @@ async fn sse_sends_comment_heartbeats() {
     })
     .await;
     let token = alice(&s).await;
-    let r = reqwest::Client::new().get(s.http("/events/ra")).bearer_auth(&token).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(s.http("/events/ra"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let mut body = r.bytes_stream();
     let mut text = String::new();
     while text.matches(": heartbeat").count() < 2 {
-        let chunk = tokio::time::timeout(WAIT, body.next()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(WAIT, body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
     }
 }
@@ -800,7 +997,15 @@ async fn polling_with_wait_returns_as_soon_as_an_event_exists() {
     s.publish("pa", "ra", 2).await;
     let http = reqwest::Client::new();
     // Without wait: at once.
-    let r: Value = http.get(s.http("/api/runs/ra/events?after=0")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(s.http("/api/runs/ra/events?after=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(seqs(r["events"].as_array().unwrap()), vec![1, 2]);
     assert_eq!(r["lastSeq"], 2);
     // With wait: held until the next event is published (not until the 25 s are over).
@@ -809,28 +1014,65 @@ async fn polling_with_wait_returns_as_soon_as_an_event_exists() {
         let url = s.http("/api/runs/ra/events?after=2&wait=25");
         let http = http.clone();
         let token = token.clone();
-        tokio::spawn(async move { http.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() })
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
     };
-    s.until("the poll is waiting", |st| st.metrics.transport(Transport::Poll).active.get() == 1).await;
+    s.until("the poll is waiting", |st| {
+        st.metrics.transport(Transport::Poll).active.get() == 1
+    })
+    .await;
     s.publish("pa", "ra", 1).await;
     let r = poll.await.unwrap();
     assert_eq!(seqs(r["events"].as_array().unwrap()), vec![3]);
     assert_eq!(r["lastSeq"], 3);
-    assert!(started.elapsed() < Duration::from_secs(10), "held {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "held {:?}",
+        started.elapsed()
+    );
     // A short wait with nothing new: empty after about that long.
     let t = Instant::now();
-    let r: Value = http.get(s.http("/api/runs/ra/events?after=3&wait=0.3")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(s.http("/api/runs/ra/events?after=3&wait=0.3"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["events"], json!([]));
     assert!(t.elapsed() >= Duration::from_millis(250));
     // Validation.
     for q in ["after=x", "wait=31", "wait=-1", "limit=0", "limit=5000"] {
-        let r = http.get(s.http(&format!("/api/runs/ra/events?{q}"))).bearer_auth(&token).send().await.unwrap();
+        let r = http
+            .get(s.http(&format!("/api/runs/ra/events?{q}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "{q}");
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_query", "{q}");
     }
     // Beyond the log: a snapshot says so.
-    let r: Value = http.get(s.http("/api/runs/ra/events?after=50")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(s.http("/api/runs/ra/events?after=50"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["events"][0]["type"], "snapshot");
     assert_eq!(r["events"][0]["seq"], 3);
 }
@@ -840,17 +1082,30 @@ async fn all_three_transports_deliver_the_identical_ordered_sequence() {
     let s = start().await;
     let token = alice(&s).await;
     s.publish("pa", "ra", 10).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     let mut sse = Sse::open(&s, "/events/ra", &token, None).await;
     let publisher = {
         let state = s.state.clone();
         tokio::spawn(async move {
             for i in 0..40 {
-                let kind = if i % 3 == 0 { EventType::TaskStarted } else { EventType::TaskProgress };
+                let kind = if i % 3 == 0 {
+                    EventType::TaskStarted
+                } else {
+                    EventType::TaskProgress
+                };
                 let stored = state
                     .store
-                    .append_events("ra", &[NewEvent::new(kind, json!({"taskId": format!("t{i}"), "i": i}))], "2026-01-01T00:00:00Z")
+                    .append_events(
+                        "ra",
+                        &[NewEvent::new(
+                            kind,
+                            json!({"taskId": format!("t{i}"), "i": i}),
+                        )],
+                        "2026-01-01T00:00:00Z",
+                    )
                     .await
                     .unwrap();
                 for e in stored {
@@ -900,7 +1155,9 @@ async fn all_three_transports_deliver_the_identical_ordered_sequence() {
 async fn metrics_expose_connections_events_latency_replays_and_fallbacks() {
     let s = start().await;
     let token = alice(&s).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     let mut sse = Sse::open(&s, "/events/ra?fallback=1", &token, None).await;
     s.publish("pa", "ra", 3).await;
@@ -934,17 +1191,22 @@ async fn metrics_expose_connections_events_latency_replays_and_fallbacks() {
 async fn shutdown_closes_websockets_with_1012_and_ends_sse_streams() {
     let s = start().await;
     let token = alice(&s).await;
-    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token)).await.unwrap();
+    let mut ws = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
-    let r = reqwest::Client::new().get(s.http("/events/ra")).bearer_auth(&token).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(s.http("/events/ra"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let mut body = r.bytes_stream();
     body.next().await;
     s.state.realtime.shutdown();
     assert_eq!(close_code(&mut ws).await, Some(1012));
-    let end = tokio::time::timeout(WAIT, async {
-        while let Some(Ok(_)) = body.next().await {}
-    })
-    .await;
+    let end =
+        tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = body.next().await {} }).await;
     assert!(end.is_ok(), "the SSE stream did not end");
     let _ = CloseCode::Normal;
 }
@@ -960,16 +1222,32 @@ mod parser_fuzz {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
-            ".{0,20}".prop_map(serde_json::Value::from),
-            prop_oneof![Just("type"), Just("resume"), Just("ping"), Just("auth"), Just("runId"), Just("afterSeq"), Just("token")]
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
                 .prop_map(serde_json::Value::from),
+            ".{0,20}".prop_map(serde_json::Value::from),
+            prop_oneof![
+                Just("type"),
+                Just("resume"),
+                Just("ping"),
+                Just("auth"),
+                Just("runId"),
+                Just("afterSeq"),
+                Just("token")
+            ]
+            .prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
                 prop::collection::btree_map(
-                    prop_oneof![Just("type".to_string()), Just("runId".to_string()), Just("afterSeq".to_string()), Just("token".to_string()), ".{0,8}"],
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("runId".to_string()),
+                        Just("afterSeq".to_string()),
+                        Just("token".to_string()),
+                        ".{0,8}"
+                    ],
                     inner,
                     0..5
                 )
@@ -981,7 +1259,8 @@ mod parser_fuzz {
     fn message() -> impl Strategy<Value = ClientMessage> {
         prop_oneof![
             Just(ClientMessage::Ping),
-            ("[a-zA-Z0-9_-]{1,128}", any::<u64>()).prop_map(|(run_id, after_seq)| ClientMessage::Resume { run_id, after_seq }),
+            ("[a-zA-Z0-9_-]{1,128}", any::<u64>())
+                .prop_map(|(run_id, after_seq)| ClientMessage::Resume { run_id, after_seq }),
             "[A-Za-z0-9._-]{1,2000}".prop_map(|token| ClientMessage::Auth { token }),
         ]
     }
@@ -1019,6 +1298,9 @@ mod parser_fuzz {
     #[test]
     fn deeply_nested_json_is_refused_not_a_stack_overflow() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(parse(&deep[..60_000]).err().map(|e| e.code), Some("invalid_json"));
+        assert_eq!(
+            parse(&deep[..60_000]).err().map(|e| e.code),
+            Some("invalid_json")
+        );
     }
 }

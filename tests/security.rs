@@ -24,6 +24,8 @@ struct World {
     s: TestServer,
     a: User,
     b: User,
+    /// A second session of B, spent on public routes (logout revokes the session it gets).
+    b_spare: String,
     /// A's project and runs.
     project: String,
     run: String,
@@ -74,6 +76,8 @@ async fn world() -> World {
     let s = start(|_| {}).await;
     let a = s.user("alice@example.com").await;
     let b = s.user("bob@example.com").await;
+    let b_spare: Value = s.login(&b.email, PASSWORD).await.json().await.unwrap();
+    let b_spare = b_spare["token"].as_str().unwrap().to_string();
     let project = s.create_project(&a, "Alice's shop").await["id"]
         .as_str()
         .unwrap()
@@ -136,6 +140,7 @@ async fn world() -> World {
         s,
         a,
         b,
+        b_spare,
         project,
         run,
         other_run,
@@ -199,6 +204,7 @@ impl World {
 fn body_for(spec: &RouteSpec) -> Option<Value> {
     let path = spec.path;
     match (spec.method.as_str(), path) {
+        (_, "/api/auth/logout") => None,
         (_, p) if p.starts_with("/api/auth/") => {
             Some(json!({"email": "someone@example.com", "password": "wrong password"}))
         }
@@ -273,6 +279,7 @@ async fn call(w: &World, spec: &RouteSpec, cred: Cred) -> Outcome {
         Cred::AlgNone => Some(&w.tokens.alg_none),
         Cred::UnknownKid => Some(&w.tokens.unknown_kid),
         Cred::Garbage => Some(&w.tokens.garbage),
+        Cred::OtherUser if spec.access == Access::Public => Some(&w.b_spare),
         Cred::OtherUser => Some(&w.b.token),
         Cred::OwnBuild => Some(&w.tokens.own_build),
         Cred::SiblingBuild => Some(&w.tokens.sibling_build),
@@ -289,11 +296,25 @@ async fn call(w: &World, spec: &RouteSpec, cred: Cred) -> Outcome {
     if takes_body(spec) {
         req = req.json(&body_for(spec).unwrap_or_else(|| json!({})));
     }
-    let r = req.send().await.unwrap_or_else(|e| panic!("{spec}: {e}"));
-    Outcome {
-        status: r.status(),
-        body: r.text().await.unwrap_or_default(),
-    }
+    // A route that never answers is a failure with its name, not a hung suite.
+    let r = req
+        .timeout(std::time::Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{spec} with {cred:?}: {e}"));
+    let status = r.status();
+    // An event stream that was granted stays open: its status is the answer.
+    let streaming = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let body = if streaming {
+        String::new()
+    } else {
+        r.text().await.unwrap_or_default()
+    };
+    Outcome { status, body }
 }
 
 /// Checks one (route, credential) pair; `Err` describes the violation.
@@ -941,7 +962,11 @@ async fn logins_are_throttled_per_account_and_per_ip() {
 
 #[tokio::test]
 async fn api_requests_report_and_enforce_the_tier_rate() {
-    let s = start(|c| c.limits.free.requests_per_minute = 5).await;
+    let s = start(|c| {
+        c.limits.free.requests_per_minute = 5;
+        c.limits.premium.requests_per_minute = 600;
+    })
+    .await;
     let u = s.user("rate@example.com").await;
     let mut last = None;
     for left in (0..5).rev() {

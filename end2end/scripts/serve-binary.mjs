@@ -20,7 +20,12 @@ const child = spawn(binary, ['serve'], {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     YOUMEYOU_ADDR: `127.0.0.1:${port}`,
     YOUMEYOU_LOG: process.env.YOUMEYOU_LOG ?? 'warn',
-    YOUMEYOU_PACE: process.env.YOUMEYOU_PACE ?? '0',
+    // Runs at human speed (Example 1 ≈ 45 s, task_2 ≈ 6 s): watchable and editable mid-run.
+    YOUMEYOU_PACE: process.env.YOUMEYOU_PACE ?? '0.2',
+    // Every test signs up its own account from 127.0.0.1: lift the per-IP abuse limits.
+    YOUMEYOU_REGISTER_PER_IP_PER_HOUR: process.env.YOUMEYOU_REGISTER_PER_IP_PER_HOUR ?? '1000',
+    YOUMEYOU_LOGIN_PER_IP_PER_MIN: process.env.YOUMEYOU_LOGIN_PER_IP_PER_MIN ?? '1000',
+    YOUMEYOU_ANON_RPM: process.env.YOUMEYOU_ANON_RPM ?? '10000',
   },
 });
 const stop = () => child.kill('SIGTERM');

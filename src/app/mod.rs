@@ -1,19 +1,25 @@
 //! The application's pages and router. `shell` is the HTML document the server renders;
-//! `App` is the part that hydrates in the browser.
+//! `App` is the part that hydrates in the browser. Pages are rendered completely on the
+//! server (`SsrMode::Async`: data first, then HTML), so they work with JavaScript off.
 
+mod auth;
+pub mod data;
 mod not_found;
 mod projects;
+mod workspace;
 
 use crate::components::header::AppHeader;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
+pub use auth::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use projects::ProjectsPage;
+pub use workspace::WorkspacePage;
 
 /// The whole HTML document, rendered on the server for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,8 +51,15 @@ pub fn App() -> impl IntoView {
             <AppHeader/>
             <main class="app-main" id="main">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=ProjectsPage/>
-                    <Route path=StaticSegment("projects") view=ProjectsPage/>
+                    <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("projects") view=ProjectsPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("projects"), ParamSegment("id"))
+                        view=WorkspacePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

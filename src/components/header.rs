@@ -1,5 +1,6 @@
-//! The application header: brand, main navigation and the theme switch.
+//! The application header: brand, main navigation, the theme switch and the account menu.
 
+use crate::components::auth::UserMenu;
 use crate::components::theme_toggle::ThemeToggle;
 use leptos::prelude::*;
 
@@ -17,6 +18,7 @@ pub fn AppHeader() -> impl IntoView {
             </nav>
             <div class="app-header__actions">
                 <ThemeToggle/>
+                <UserMenu/>
             </div>
         </header>
     }

@@ -53,6 +53,8 @@ pub struct ServeArgs {
     pub security: SecurityArgs,
     #[command(flatten)]
     pub orchestrator: OrchestratorArgs,
+    #[command(flatten)]
+    pub llm: crate::server::llm::LlmArgs,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,8 @@ pub struct ServeConfig {
     pub security: SecurityConfig,
     /// Scheduler, queue and editing rules.
     pub orchestrator: Settings,
+    /// LLM provider (`builtin` = none); its `Debug` prints the key as `***`.
+    pub llm: youmeyou_llm::LlmConfig,
 }
 
 /// A bad configuration value, with the flag that carries it.
@@ -163,6 +167,7 @@ impl ServeConfig {
         let limits = args.limits.into_config()?;
         let orchestrator = args.orchestrator.into_settings(pace)?;
         let security = args.security.into_config()?;
+        let llm = args.llm.into_config()?;
         Ok(Self {
             addr,
             data_dir: args.data_dir,
@@ -175,6 +180,7 @@ impl ServeConfig {
             limits,
             orchestrator,
             security,
+            llm,
         })
     }
 
@@ -195,6 +201,7 @@ impl ServeConfig {
             limits: LimitsConfig::relaxed(),
             orchestrator: Settings::default(),
             security: SecurityConfig::default(),
+            llm: youmeyou_llm::LlmConfig::default(),
         }
     }
 }

@@ -150,7 +150,10 @@ impl Histogram {
                 Some(b) => format!("{b}"),
                 None => "+Inf".to_string(),
             };
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+            );
         }
         let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
         let braces = if labels.is_empty() {
@@ -240,6 +243,9 @@ struct Family {
     /// Rendered label set (`a="x",b="y"`) → value.
     series: BTreeMap<String, Series>,
 }
+
+/// Picks one counter of a transport's series (for rendering).
+type CounterOf = fn(&TransportMetrics) -> &Counter;
 
 /// Every metric of the process.
 #[derive(Debug)]
@@ -391,11 +397,21 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} {kind}");
         };
 
-        header(&mut out, "youmeyou_realtime_connections", "gauge", "Open real-time connections (polling: requests waiting), by transport.");
+        header(
+            &mut out,
+            "youmeyou_realtime_connections",
+            "gauge",
+            "Open real-time connections (polling: requests waiting), by transport.",
+        );
         for t in Transport::ALL {
-            let _ = writeln!(out, "youmeyou_realtime_connections{{transport=\"{}\"}} {}", t.as_str(), self.transport(t).active.get());
+            let _ = writeln!(
+                out,
+                "youmeyou_realtime_connections{{transport=\"{}\"}} {}",
+                t.as_str(),
+                self.transport(t).active.get()
+            );
         }
-        let per_transport: [(&str, &str, fn(&TransportMetrics) -> &Counter); 8] = [
+        let per_transport: [(&str, &str, CounterOf); 8] = [
             ("youmeyou_realtime_connections_opened_total", "Real-time connections (polling: requests) accepted, by transport.", |m| &m.opened),
             ("youmeyou_realtime_replays_total", "Replays of stored events (resume, Last-Event-ID, after, gap refill), by transport.", |m| &m.replays),
             ("youmeyou_realtime_replayed_events_total", "Events sent from the store rather than live, by transport.", |m| &m.replayed_events),
@@ -408,38 +424,84 @@ impl Metrics {
         for (name, help, get) in per_transport {
             header(&mut out, name, "counter", help);
             for t in Transport::ALL {
-                let _ = writeln!(out, "{name}{{transport=\"{}\"}} {}", t.as_str(), get(self.transport(t)).get());
+                let _ = writeln!(
+                    out,
+                    "{name}{{transport=\"{}\"}} {}",
+                    t.as_str(),
+                    get(self.transport(t)).get()
+                );
             }
         }
 
-        header(&mut out, "youmeyou_events_published_total", "counter", "Events published on the bus, by type.");
+        header(
+            &mut out,
+            "youmeyou_events_published_total",
+            "counter",
+            "Events published on the bus, by type.",
+        );
         for kind in EventType::ALL {
-            let _ = writeln!(out, "youmeyou_events_published_total{{type=\"{}\"}} {}", kind.as_str(), self.published[type_index(kind)].get());
+            let _ = writeln!(
+                out,
+                "youmeyou_events_published_total{{type=\"{}\"}} {}",
+                kind.as_str(),
+                self.published[type_index(kind)].get()
+            );
         }
-        header(&mut out, "youmeyou_events_delivered_total", "counter", "Events written to clients, by transport and type.");
+        header(
+            &mut out,
+            "youmeyou_events_delivered_total",
+            "counter",
+            "Events written to clients, by transport and type.",
+        );
         for t in Transport::ALL {
             let m = self.transport(t);
             for kind in EventType::ALL {
                 let v = m.delivered[type_index(kind)].get();
                 if v > 0 || matches!(kind, EventType::TaskProgress) {
-                    let _ = writeln!(out, "youmeyou_events_delivered_total{{transport=\"{}\",type=\"{}\"}} {v}", t.as_str(), kind.as_str());
+                    let _ = writeln!(
+                        out,
+                        "youmeyou_events_delivered_total{{transport=\"{}\",type=\"{}\"}} {v}",
+                        t.as_str(),
+                        kind.as_str()
+                    );
                 }
             }
         }
         header(&mut out, "youmeyou_event_delivery_latency_seconds", "histogram", "Time from publish to the event being written to the client's socket (live events only), by transport.");
         for t in Transport::ALL {
-            self.transport(t).latency.render(&mut out, "youmeyou_event_delivery_latency_seconds", &format!("transport=\"{}\"", t.as_str()));
+            self.transport(t).latency.render(
+                &mut out,
+                "youmeyou_event_delivery_latency_seconds",
+                &format!("transport=\"{}\"", t.as_str()),
+            );
         }
         for (name, help, c) in [
-            ("youmeyou_bus_lagged_total", "Times a subscriber fell behind the bus and re-read the gap from the store.", &self.bus_lagged),
-            ("youmeyou_ws_rate_limited_total", "WebSocket client messages refused by the per-connection rate limit.", &self.ws_rate_limited),
-            ("youmeyou_ws_bad_messages_total", "WebSocket client messages that were not valid protocol messages.", &self.ws_bad_messages),
+            (
+                "youmeyou_bus_lagged_total",
+                "Times a subscriber fell behind the bus and re-read the gap from the store.",
+                &self.bus_lagged,
+            ),
+            (
+                "youmeyou_ws_rate_limited_total",
+                "WebSocket client messages refused by the per-connection rate limit.",
+                &self.ws_rate_limited,
+            ),
+            (
+                "youmeyou_ws_bad_messages_total",
+                "WebSocket client messages that were not valid protocol messages.",
+                &self.ws_bad_messages,
+            ),
         ] {
             header(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {}", c.get());
         }
         if let Some(rss) = resident_memory_bytes() {
-            header(&mut out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+            header(
+                &mut out,
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory size in bytes.",
+            );
             let _ = writeln!(out, "process_resident_memory_bytes {rss}");
         }
 
@@ -472,7 +534,13 @@ pub fn resident_memory_bytes() -> Option<u64> {
 fn sanitize_name(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -481,13 +549,18 @@ fn sanitize_name(name: &str) -> String {
 }
 
 fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// `GET /metrics`: the registry as Prometheus text.
 pub async fn handler(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics.render(),
     )
 }
@@ -508,17 +581,31 @@ mod tests {
         let m = Arc::new(Metrics::new());
         let guard = m.connection_opened(Transport::Ws);
         m.published(EventType::TaskStarted);
-        m.transport(Transport::Sse).delivered(EventType::TaskStarted);
-        m.transport(Transport::Ws).latency.observe(Duration::from_micros(300));
+        m.transport(Transport::Sse)
+            .delivered(EventType::TaskStarted);
+        m.transport(Transport::Ws)
+            .latency
+            .observe(Duration::from_micros(300));
         m.run_finished("fa\"il\ned");
         let text = m.render();
-        assert!(text.contains("youmeyou_realtime_connections{transport=\"ws\"} 1"), "{text}");
+        assert!(
+            text.contains("youmeyou_realtime_connections{transport=\"ws\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("youmeyou_events_published_total{type=\"taskStarted\"} 1"));
-        assert!(text.contains("youmeyou_events_delivered_total{transport=\"sse\",type=\"taskStarted\"} 1"));
-        assert!(text.contains("youmeyou_event_delivery_latency_seconds_bucket{transport=\"ws\",le=\"0.0005\"} 1"));
-        assert!(text.contains("youmeyou_runs_finished_total{status=\"fa\\\"il\\ned\"} 1"), "{text}");
+        assert!(text
+            .contains("youmeyou_events_delivered_total{transport=\"sse\",type=\"taskStarted\"} 1"));
+        assert!(text.contains(
+            "youmeyou_event_delivery_latency_seconds_bucket{transport=\"ws\",le=\"0.0005\"} 1"
+        ));
+        assert!(
+            text.contains("youmeyou_runs_finished_total{status=\"fa\\\"il\\ned\"} 1"),
+            "{text}"
+        );
         drop(guard);
-        assert!(m.render().contains("youmeyou_realtime_connections{transport=\"ws\"} 0"));
+        assert!(m
+            .render()
+            .contains("youmeyou_realtime_connections{transport=\"ws\"} 0"));
     }
 
     #[test]

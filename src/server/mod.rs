@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod llm;
 pub mod metrics;
 pub mod orchestrator;
 pub mod realtime;

@@ -5,6 +5,7 @@ use crate::server::auth::passwords::Passwords;
 use crate::server::auth::tokens::KeyRing;
 use crate::server::limits::{MemoryLimiter, Quotas};
 use crate::server::config::{DatabaseTarget, ServeConfig};
+use crate::server::llm::{LlmAgents, LlmPlanner, LlmRuntime};
 use crate::server::metrics::Metrics;
 use crate::server::orchestrator::agents::Agents;
 use crate::server::orchestrator::builtin::BuiltinAgents;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// Runs: pipeline, scheduler, edits, queue, resume.
     pub orchestrator: Arc<Orchestrator>,
+    /// The LLM provider with per-run budgets and the per-user breaker; `None` for `builtin`.
+    pub llm: Option<Arc<LlmRuntime>>,
 }
 
 /// Replacements for tests and benchmarks (test agents, a fixed planner).
@@ -63,7 +66,7 @@ impl AppState {
         let store: Arc<dyn Store> = match &config.database {
             DatabaseTarget::Sqlite { url } => Arc::new(SqliteStore::open(url).await?),
         };
-        Ok(Self::assemble(config, store, jwt_secret, overrides))
+        Self::assemble(config, store, jwt_secret, overrides)
     }
 
     /// The state around a store the caller opened (tests seed it through `SqliteStore::pool`).
@@ -73,7 +76,7 @@ impl AppState {
             .jwt_secret
             .clone()
             .ok_or_else(|| anyhow::anyhow!("AppState::with_store needs config.jwt_secret"))?;
-        let mut state = Self::assemble(config, store, jwt_secret, Overrides::default());
+        let mut state = Self::assemble(config, store, jwt_secret, Overrides::default())?;
         state.realtime = Arc::new(Realtime::new(RealtimeConfig::default()));
         Ok(state)
     }
@@ -83,7 +86,7 @@ impl AppState {
         store: Arc<dyn Store>,
         jwt_secret: crate::server::secrets::Secret,
         overrides: Overrides,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new());
         // Older secrets keep verifying tokens they signed (rotation); new ones use the current.
         let keys = Arc::new(KeyRing::new(
@@ -96,14 +99,26 @@ impl AppState {
             store.clone(),
         ));
         let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::with_metrics(metrics.clone()));
+        // A configured provider replaces the built-in planner and agents; overrides still win.
+        let llm = LlmRuntime::from_config(&config.llm, &config.limits, store.clone())?;
+        let planner: Arc<dyn Planner> = match (overrides.planner, &llm) {
+            (Some(planner), _) => planner,
+            (None, Some(runtime)) => Arc::new(LlmPlanner::new(runtime.clone())),
+            (None, None) => Arc::new(BuiltinPlanner),
+        };
+        let agents: Arc<dyn Agents> = match (overrides.agents, &llm) {
+            (Some(agents), _) => agents,
+            (None, Some(runtime)) => Arc::new(LlmAgents::new(runtime.clone())),
+            (None, None) => Arc::new(BuiltinAgents),
+        };
         let orchestrator = Orchestrator::new(
             store.clone(),
             bus.clone(),
             config.orchestrator.clone(),
-            overrides.planner.unwrap_or_else(|| Arc::new(BuiltinPlanner)),
-            overrides.agents.unwrap_or_else(|| Arc::new(BuiltinAgents)),
+            planner,
+            agents,
         );
-        Self {
+        Ok(Self {
             leptos_options: crate::server::leptos_options(),
             config: Arc::new(config),
             store,
@@ -114,7 +129,8 @@ impl AppState {
             quotas,
             passwords: Arc::new(Passwords::default()),
             orchestrator,
-        }
+            llm,
+        })
     }
 
     /// Flushes and closes what needs closing; called after the HTTP server stopped.

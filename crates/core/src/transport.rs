@@ -95,7 +95,11 @@ pub enum Command {
     /// Close connection `id` (and ignore anything it still reports).
     Close { id: u64 },
     /// Send `{"type":"resume","runId","afterSeq"}` on WebSocket `id`.
-    Resume { id: u64, run_id: String, after_seq: u64 },
+    Resume {
+        id: u64,
+        run_id: String,
+        after_seq: u64,
+    },
 }
 
 /// What to do with an incoming event.
@@ -285,7 +289,13 @@ impl Manager {
 
     /// Connection `id` failed or closed. `code` is the WebSocket close code or, for SSE and
     /// polling, an HTTP status when known (401/403/404 stop; others retry).
-    pub fn on_close(&mut self, id: u64, code: Option<u16>, now: Millis, random: f64) -> Vec<Command> {
+    pub fn on_close(
+        &mut self,
+        id: u64,
+        code: Option<u16>,
+        now: Millis,
+        random: f64,
+    ) -> Vec<Command> {
         if self.probe.is_some_and(|p| p.id == id) {
             self.probe = None;
             self.upgrade_at = Some(now + self.config.upgrade_interval);
@@ -319,7 +329,11 @@ impl Manager {
             self.attempt = 0;
         }
         self.failures += 1;
-        if self.failures >= self.config.max_failures || (!a.opened && a.kind != Kind::Polling && now >= a.started + self.config.connect_timeout) {
+        if self.failures >= self.config.max_failures
+            || (!a.opened
+                && a.kind != Kind::Polling
+                && now >= a.started + self.config.connect_timeout)
+        {
             self.step_down();
         }
         self.schedule_retry(now, random);
@@ -351,7 +365,10 @@ impl Manager {
         }
         if self.upgrade_at.is_some_and(|t| now >= t) && self.probe.is_none() {
             self.upgrade_at = None;
-            if self.active.is_some_and(|a| a.opened && a.kind != Kind::WebSocket) {
+            if self
+                .active
+                .is_some_and(|a| a.opened && a.kind != Kind::WebSocket)
+            {
                 let id = self.new_id();
                 self.probe = Some(Conn {
                     id,
@@ -412,7 +429,10 @@ impl Manager {
         snapshot: bool,
         now: Millis,
     ) -> (Verdict, Vec<Command>) {
-        let current = self.active.filter(|a| a.id == id).or(self.probe.filter(|p| p.id == id));
+        let current = self
+            .active
+            .filter(|a| a.id == id)
+            .or(self.probe.filter(|p| p.id == id));
         let Some(conn) = current else {
             return (Verdict::Stale, Vec::new());
         };
@@ -557,7 +577,9 @@ mod tests {
         assert!(cmds.contains(&Command::Close { id }));
         let (sse, kind) = opened_id(&cmds);
         assert_eq!(kind, Kind::Sse);
-        assert!(cmds.iter().any(|c| matches!(c, Command::Open { fallback: true, .. })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::Open { fallback: true, .. })));
         m.on_open(sse, 3_100);
         assert_eq!(m.state(), ConnectionState::Fallback(Fallback::Sse));
     }
@@ -641,7 +663,10 @@ mod tests {
             }]
         );
         // Further out-of-order events do not ask again.
-        assert_eq!(m.on_event(id, "r1", 6, false, 0), (Verdict::Gap { after_seq: 2 }, vec![]));
+        assert_eq!(
+            m.on_event(id, "r1", 6, false, 0),
+            (Verdict::Gap { after_seq: 2 }, vec![])
+        );
         assert_eq!(m.on_event(id, "r1", 3, false, 0).0, Verdict::Deliver);
         assert_eq!(m.last_seq("r1"), Some(3));
         // A snapshot resets the position.
@@ -661,7 +686,13 @@ mod tests {
         let (v, cmds) = m.on_event(sse, "r1", 3, false, 3_200);
         assert_eq!(v, Verdict::Gap { after_seq: 1 });
         assert_eq!(cmds[0], Command::Close { id: sse });
-        assert!(matches!(cmds[1], Command::Open { kind: Kind::Sse, .. }));
+        assert!(matches!(
+            cmds[1],
+            Command::Open {
+                kind: Kind::Sse,
+                ..
+            }
+        ));
         assert_eq!(m.last_seq("r1"), Some(1));
     }
 
@@ -671,13 +702,25 @@ mod tests {
         let (id, _) = opened_id(&m.start(0));
         m.on_open(id, 0);
         let cmds = m.on_close(id, Some(4008), 10, 0.9);
-        assert!(matches!(cmds[..], [Command::Open { kind: Kind::WebSocket, .. }]));
+        assert!(matches!(
+            cmds[..],
+            [Command::Open {
+                kind: Kind::WebSocket,
+                ..
+            }]
+        ));
         let (id, _) = opened_id(&cmds);
         m.on_open(id, 20);
         assert!(m.on_close(id, Some(4401), 30, 0.5).is_empty());
         assert_eq!(m.state(), ConnectionState::Denied { code: 4401 });
         assert_eq!(m.next_deadline(), None);
-        assert!(matches!(m.retry(40)[..], [Command::Open { kind: Kind::WebSocket, .. }]));
+        assert!(matches!(
+            m.retry(40)[..],
+            [Command::Open {
+                kind: Kind::WebSocket,
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -689,7 +732,13 @@ mod tests {
         assert_eq!(m.state(), ConnectionState::Offline);
         assert!(m.on_tick(1_000_000, 0.5).is_empty());
         let cmds = m.set_online(true, 1_000_001);
-        assert!(matches!(cmds[..], [Command::Open { kind: Kind::WebSocket, .. }]));
+        assert!(matches!(
+            cmds[..],
+            [Command::Open {
+                kind: Kind::WebSocket,
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -723,7 +772,10 @@ mod tests {
             assert!(at <= now + 30_000);
             now = at;
             cmds = m.on_tick(now, 0.3);
-            assert!(cmds.iter().any(|c| matches!(c, Command::Open { .. })), "round {i}: {cmds:?}");
+            assert!(
+                cmds.iter().any(|c| matches!(c, Command::Open { .. })),
+                "round {i}: {cmds:?}"
+            );
         }
         assert_eq!(m.current().map(|c| c.1), Some(Kind::Polling));
     }

@@ -187,7 +187,15 @@ impl<P: Provider + ?Sized> Provider for BudgetedProvider<P> {
         let max_tokens = request.max_tokens.unwrap_or(self.default_max_tokens);
         let reserved = self.pricing.worst_case_usd(request, max_tokens);
         self.lock().0.reserve(reserved)?;
+        // Releases the reservation if this future is dropped mid-call (a cancelled or edited
+        // task): otherwise the run's budget would shrink by the worst case for good.
+        let mut pending = Reservation {
+            state: &self.state,
+            usd: reserved,
+            open: true,
+        };
         let result = self.inner.complete(request, on_event).await;
+        pending.open = false;
         let mut state = self.lock();
         match &result {
             Ok(completion) => {
@@ -204,10 +212,67 @@ impl<P: Provider + ?Sized> Provider for BudgetedProvider<P> {
     }
 }
 
+/// A reservation that is settled at zero cost when dropped while still open.
+struct Reservation<'a> {
+    state: &'a Mutex<(Budget, Usage)>,
+    usd: f64,
+    open: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.0.settle(self.usd, 0.0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::provider::Role;
+
+    /// Never answers, like a slow provider whose caller gives up.
+    struct Silent;
+
+    #[async_trait]
+    impl Provider for Silent {
+        fn name(&self) -> &str {
+            "silent"
+        }
+
+        async fn complete(
+            &self,
+            _request: &CompletionRequest,
+            _on_event: EventSink<'_>,
+        ) -> Result<Completion, LlmError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_call_releases_its_reservation() {
+        let pricing = Pricing {
+            input_per_1k_usd: 0.0,
+            output_per_1k_usd: 1.0,
+        };
+        // Room for exactly one worst case (1,000 output tokens = 1 USD) at a time.
+        let run = BudgetedProvider::new(
+            std::sync::Arc::new(Silent),
+            pricing,
+            1000,
+            Budget::new(Some(1.5)),
+        );
+        let request = CompletionRequest::new(Role::Code, "", "");
+        for _ in 0..3 {
+            let call = crate::provider::complete_quietly(&run, &request);
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(1), call).await;
+            assert!(waited.is_err(), "the silent provider never answers");
+        }
+        assert_eq!(run.spent_usd(), 0.0);
+        assert!(run.lock().0.check(1.0).is_ok(), "nothing stays reserved");
+    }
 
     #[test]
     fn usage_is_priced_per_thousand_tokens() {

@@ -4,6 +4,7 @@
 
 use super::agents::TaskOutput;
 use super::emitter::{now_iso, Emitter};
+use super::planning::RunScope;
 use super::queue::{Admission, Slot};
 use super::scheduler::{CanvasSink, Control, Driver, Outcome, TaskState};
 use super::{Orchestrator, Priority};
@@ -73,6 +74,10 @@ pub async fn drive(
     let Some(_slot) = wait_for_slot(&orch, &run, &emitter, &mut control, priority).await? else {
         return Ok(());
     };
+    let scope = RunScope {
+        run_id: run.id.clone(),
+        owner_id: run.owner_id.clone(),
+    };
     let canvas_sink = Arc::new(ProjectCanvas {
         orchestrator: orch.clone(),
         project_id: run.project_id.clone(),
@@ -95,7 +100,7 @@ pub async fn drive(
                 .set_run_status(run_id, status_name(RunStatus::Analyzing), None, None, None)
                 .await?;
             let canvas = canvas_sink.load().await?;
-            let intent = match orch.planner.analyse(&run.prompt, &canvas).await {
+            let intent = match orch.planner.analyse_in(&scope, &run.prompt, &canvas).await {
                 Ok(i) => i,
                 Err(e) => {
                     return fail_run(&orch, &emitter, run_id, &e.code, &e.message,
@@ -133,7 +138,7 @@ pub async fn drive(
             .await?;
         let choice = match orch
             .planner
-            .plan(&intent, &context, &run.prompt, orch.settings.complexity_threshold)
+            .plan_in(&scope, &intent, &context, &run.prompt, orch.settings.complexity_threshold)
             .await
         {
             Ok(c) => c,
@@ -158,6 +163,22 @@ pub async fn drive(
             .await?;
         let dag = Dag::new(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let critical = dag.critical_path();
+        // Non-fatal: e.g. the LLM's plan was unusable and the built-in one is used instead.
+        for warning in &choice.warnings {
+            emitter
+                .emit(
+                    EventType::Error,
+                    json!({"code": warning.code, "message": warning.message, "fatal": false}),
+                )
+                .await?;
+        }
+        let (estimated_usd, planning_cost) = match &choice.llm {
+            Some(llm) => (
+                llm.estimated_run_usd,
+                json!({"usd": choice.cost_usd, "inputTokens": llm.input_tokens, "outputTokens": llm.output_tokens}),
+            ),
+            None => (estimated_cost(&choice.tasks) + choice.cost_usd, Value::Null),
+        };
         emitter
             .emit(
                 EventType::PlanGenerated,
@@ -170,7 +191,8 @@ pub async fn drive(
                     "criticalPath": critical.task_ids,
                     "estimatedTime": critical.total_seconds,
                     "parallelGroups": dag.parallel_groups(),
-                    "estimatedCost": estimated_cost(&choice.tasks) + choice.cost_usd,
+                    "estimatedCost": estimated_usd,
+                    "planningCost": planning_cost,
                 }),
             )
             .await?;
@@ -348,7 +370,13 @@ async fn finish(
     let run = orch.store.get_run(run_id).await?;
     let files = orch.store.all_files(run_id).await?;
     let summary = summarise(intent, driver, &files, run.as_ref(), outcome);
-    orch.store.set_summary(run_id, &serde_json::to_value(&summary)?).await?;
+    let mut summary = serde_json::to_value(&summary)?;
+    let records = orch.store.load_tasks(run_id).await?;
+    let cost = super::snapshot::run_cost(orch.store.as_ref(), run_id, &records).await?;
+    if let Value::Object(map) = &mut summary {
+        map.insert("cost".into(), cost.to_json());
+    }
+    orch.store.set_summary(run_id, &summary).await?;
     let status = match outcome {
         Outcome::Completed => "completed",
         Outcome::Cancelled => "cancelled",
@@ -358,9 +386,7 @@ async fn finish(
     orch.store
         .set_run_status(run_id, status, None, Some(&finished), error)
         .await?;
-    emitter
-        .emit(EventType::ExecutionSummary, serde_json::to_value(&summary)?)
-        .await?;
+    emitter.emit(EventType::ExecutionSummary, summary).await?;
     Ok(())
 }
 

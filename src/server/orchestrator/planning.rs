@@ -16,6 +16,34 @@ pub struct PlanChoice {
     pub template: String,
     /// LLM cost of planning, if any.
     pub cost_usd: f64,
+    /// Problems that did not stop the run (e.g. the LLM's plan was unusable and the built-in
+    /// one was used); each becomes an `error` event with `fatal: false`.
+    pub warnings: Vec<PlanWarning>,
+    /// Set when an LLM takes part in the run: planning's tokens and the run's estimated cost.
+    pub llm: Option<LlmPlanning>,
+}
+
+/// A non-fatal planning problem, as the `error` event's `code` and `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanWarning {
+    pub code: String,
+    pub message: String,
+}
+
+/// What an LLM planner spent and expects the run to cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LlmPlanning {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// USD: planning so far plus the estimated execution (tokens × price per task).
+    pub estimated_run_usd: f64,
+}
+
+/// The run a planning call serves: LLM planners charge its budget and its owner's failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunScope {
+    pub run_id: String,
+    pub owner_id: String,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -40,6 +68,28 @@ pub trait Planner: Send + Sync + 'static {
         prompt: &str,
         complexity_threshold: f64,
     ) -> Result<PlanChoice, PlannerError>;
+
+    /// `analyse` on behalf of a run (the pipeline calls this one).
+    async fn analyse_in(
+        &self,
+        _run: &RunScope,
+        prompt: &str,
+        canvas: &Canvas,
+    ) -> Result<IntentAnalysis, PlannerError> {
+        self.analyse(prompt, canvas).await
+    }
+
+    /// `plan` on behalf of a run (the pipeline calls this one).
+    async fn plan_in(
+        &self,
+        _run: &RunScope,
+        intent: &IntentAnalysis,
+        context: &CanvasContext,
+        prompt: &str,
+        complexity_threshold: f64,
+    ) -> Result<PlanChoice, PlannerError> {
+        self.plan(intent, context, prompt, complexity_threshold).await
+    }
 }
 
 /// The built-in engine: deterministic, offline, milliseconds.
@@ -83,6 +133,8 @@ pub fn builtin_plan(
             ),
             template: draft.template,
             cost_usd: 0.0,
+            warnings: Vec::new(),
+            llm: None,
         }
     } else {
         let draft = planner::dynamic_plan(intent, context, prompt);
@@ -95,6 +147,8 @@ pub fn builtin_plan(
             ),
             template: draft.template,
             cost_usd: 0.0,
+            warnings: Vec::new(),
+            llm: None,
         }
     }
 }

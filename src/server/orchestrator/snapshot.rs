@@ -1,9 +1,9 @@
 //! The run snapshot of `GET /api/runs/{id}`: everything a client needs to draw a run from
 //! scratch (after a refresh, or when its history is gone), in the contract's shape.
 
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{runs::TaskRecord, Store, StoreError};
 use serde_json::{json, Value};
-use youmeyou_core::model::Task;
+use youmeyou_core::model::{EventType, Task};
 
 pub async fn build(store: &dyn Store, run_id: &str) -> Result<Option<Value>, StoreError> {
     let Some(run) = store.get_run(run_id).await? else {
@@ -34,11 +34,11 @@ pub async fn build(store: &dyn Store, run_id: &str) -> Result<Option<Value>, Sto
             value
         })
         .collect();
-    let cost: f64 = records
-        .iter()
-        .filter_map(|r| r.output.as_ref())
-        .map(|o| o.cost_usd)
-        .sum();
+    let cost = if run.path.is_some() {
+        run_cost(store, run_id, &records).await?
+    } else {
+        RunCost::default()
+    };
     Ok(Some(json!({
         "id": run.id,
         "projectId": run.project_id,
@@ -52,10 +52,71 @@ pub async fn build(store: &dyn Store, run_id: &str) -> Result<Option<Value>, Sto
         "modifications": modifications,
         "summary": run.summary,
         "error": run.error,
-        "cost": {"usd": cost},
+        "cost": cost.to_json(),
         "createdAt": run.created_at,
         "startedAt": run.started_at,
         "finishedAt": run.finished_at,
         "lastSeq": run.last_seq,
     })))
+}
+
+/// What a run's LLM calls cost so far: its tasks' outputs plus planning.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunCost {
+    /// USD, tasks and planning.
+    pub usd: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub planning_usd: f64,
+    /// The estimate announced with the plan (`planGenerated.estimatedCost`).
+    pub estimated_usd: Option<f64>,
+}
+
+impl RunCost {
+    /// `{usd, inputTokens, outputTokens, planningUsd, estimatedUsd}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "usd": self.usd,
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "planningUsd": self.planning_usd,
+            "estimatedUsd": self.estimated_usd,
+        })
+    }
+}
+
+/// Events read at most to find a run's `planGenerated` (queue positions come before it).
+const PLAN_EVENT_SCAN: u64 = 2000;
+
+/// Sums the task outputs of `records` and adds planning, read from the persisted
+/// `planGenerated` event (`planningCost`), so the figure survives restarts.
+pub async fn run_cost(
+    store: &dyn Store,
+    run_id: &str,
+    records: &[TaskRecord],
+) -> Result<RunCost, StoreError> {
+    let mut cost = RunCost::default();
+    for output in records.iter().filter_map(|r| r.output.as_ref()) {
+        cost.usd += output.cost_usd;
+        cost.input_tokens += output.input_tokens;
+        cost.output_tokens += output.output_tokens;
+    }
+    let mut after = 0;
+    while after < PLAN_EVENT_SCAN {
+        let page = store.events_after(run_id, after, 200).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.seq;
+        if let Some(plan) = page.iter().find(|e| e.kind == EventType::PlanGenerated) {
+            let planning = &plan.data["planningCost"];
+            cost.planning_usd = planning["usd"].as_f64().unwrap_or(0.0);
+            cost.usd += cost.planning_usd;
+            cost.input_tokens += planning["inputTokens"].as_u64().unwrap_or(0);
+            cost.output_tokens += planning["outputTokens"].as_u64().unwrap_or(0);
+            cost.estimated_usd = plan.data["estimatedCost"].as_f64();
+            break;
+        }
+    }
+    Ok(cost)
 }

@@ -217,7 +217,10 @@ mod tests {
             assert_eq!(run.recv().await.map(|e| e.event.seq).ok(), Some(seq));
             assert_eq!(project.recv().await.map(|e| e.event.seq).ok(), Some(seq));
         }
-        assert!(other.try_recv().is_err(), "another run's subscriber got an event");
+        assert!(
+            other.try_recv().is_err(),
+            "another run's subscriber got an event"
+        );
     }
 
     #[tokio::test]

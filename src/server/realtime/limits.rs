@@ -162,7 +162,11 @@ pub struct ConnectionPermit {
 
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
-        let mut map = self.limits.per_viewer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .limits
+            .per_viewer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = map.get_mut(&self.key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -188,7 +192,9 @@ pub struct RateLimiter {
 pub enum RateDecision {
     Allow,
     /// Refuse it; `notify` is true for the first refusal of a window (answer with an error).
-    Refuse { notify: bool },
+    Refuse {
+        notify: bool,
+    },
     /// Refused too often: close with 4029.
     Abuse,
 }
@@ -242,13 +248,22 @@ mod tests {
         let a = limits.acquire("u1".into(), &config);
         let b = limits.acquire("u1".into(), &config);
         assert!(a.is_ok() && b.is_ok());
-        assert_eq!(limits.acquire("u1".into(), &config).err(), Some(LimitError::Viewer));
+        assert_eq!(
+            limits.acquire("u1".into(), &config).err(),
+            Some(LimitError::Viewer)
+        );
         let c = limits.acquire("u2".into(), &config);
         assert!(c.is_ok());
-        assert_eq!(limits.acquire("u3".into(), &config).err(), Some(LimitError::Server));
+        assert_eq!(
+            limits.acquire("u3".into(), &config).err(),
+            Some(LimitError::Server)
+        );
         drop(a);
-        assert!(limits.acquire("u1".into(), &config).is_ok());
+        let again = limits.acquire("u1".into(), &config);
+        assert!(again.is_ok());
         assert_eq!(limits.total(), 3);
+        drop((b, c, again));
+        assert_eq!(limits.total(), 0);
     }
 
     #[test]
@@ -261,7 +276,10 @@ mod tests {
         }
         assert_eq!(rl.check(&config, t0), RateDecision::Refuse { notify: true });
         for _ in 0..39 {
-            assert_eq!(rl.check(&config, t0), RateDecision::Refuse { notify: false });
+            assert_eq!(
+                rl.check(&config, t0),
+                RateDecision::Refuse { notify: false }
+            );
         }
         assert_eq!(rl.check(&config, t0), RateDecision::Abuse);
         // After a second, 20 more are allowed.

@@ -18,9 +18,9 @@ pub mod ws;
 use crate::server::auth::Viewer;
 use crate::server::error::ApiError;
 use crate::server::metrics;
+use crate::server::routes::{Access, RouteTable};
 use crate::server::state::AppState;
 use crate::server::store::runs::RunRef;
-use crate::server::routes::{Access, RouteTable};
 use limits::{ConnectionLimits, ConnectionPermit, LimitError, RealtimeConfig};
 use replay::SnapshotSource;
 use std::sync::Arc;
@@ -97,7 +97,11 @@ pub struct Admitted {
 
 /// Checks that `viewer` may watch `target`. Another user's run or project is "not found" (its
 /// existence is not revealed); a build token of another run is "forbidden".
-pub async fn authorize(state: &AppState, viewer: &Viewer, target: &Target) -> Result<Scope, ApiError> {
+pub async fn authorize(
+    state: &AppState,
+    viewer: &Viewer,
+    target: &Target,
+) -> Result<Scope, ApiError> {
     match target {
         Target::Run(run_id) => {
             let run = state.store.run_ref(run_id).await?;
@@ -153,7 +157,11 @@ pub fn acquire(state: &AppState, viewer: &Viewer) -> Result<ConnectionPermit, Ap
 }
 
 /// Authorizes and takes a connection slot.
-pub async fn admit(state: &AppState, viewer: Viewer, target: &Target) -> Result<Admitted, ApiError> {
+pub async fn admit(
+    state: &AppState,
+    viewer: Viewer,
+    target: &Target,
+) -> Result<Admitted, ApiError> {
     let scope = authorize(state, &viewer, target).await?;
     let permit = acquire(state, &viewer)?;
     Ok(Admitted {
@@ -179,7 +187,10 @@ pub fn query_u64(query: Option<&str>, name: &'static str) -> Result<Option<u64>,
         Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
             ApiError::bad_request(
                 "invalid_query",
-                format!("{name} must be a whole number ≥ 0, got '{}'", v.chars().take(40).collect::<String>()),
+                format!(
+                    "{name} must be a whole number ≥ 0, got '{}'",
+                    v.chars().take(40).collect::<String>()
+                ),
             )
         }),
     }

@@ -23,7 +23,10 @@ fn parse_wait(query: Option<&str>, max: Duration) -> Result<Duration, ApiError> 
     let bad = || {
         ApiError::bad_request(
             "invalid_query",
-            format!("wait must be a number of seconds from 0 to {}", max.as_secs()),
+            format!(
+                "wait must be a number of seconds from 0 to {}",
+                max.as_secs()
+            ),
         )
     };
     match query_param(query, "wait") {
@@ -56,10 +59,12 @@ pub async fn events(
             format!("limit must be from 1 to {MAX_LIMIT}"),
         ));
     }
-    let admitted = admit(&state, viewer, &Target::Run(id)).await.inspect_err(|e| match e {
-        ApiError::RateLimited { .. } | ApiError::Unavailable(_) => m.limited.inc(),
-        _ => m.auth_failures.inc(),
-    })?;
+    let admitted = admit(&state, viewer, &Target::Run(id))
+        .await
+        .inspect_err(|e| match e {
+            ApiError::RateLimited { .. } | ApiError::Unavailable(_) => m.limited.inc(),
+            _ => m.auth_failures.inc(),
+        })?;
     let Scope::Run(run) = &admitted.scope else {
         return Err(ApiError::Internal(anyhow::anyhow!("run scope expected")));
     };

@@ -85,9 +85,8 @@ pub fn parse(text: &str) -> Result<ClientMessage, ProtocolError> {
             format!("messages are limited to {MAX_CLIENT_MESSAGE_BYTES} bytes"),
         ));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ProtocolError::new("invalid_json", format!("the message is not JSON: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ProtocolError::new("invalid_json", format!("the message is not JSON: {e}")))?;
     let Value::Object(map) = value else {
         return Err(ProtocolError::new(
             "invalid_message",
@@ -186,7 +185,9 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"type":"auth","token":"abc"}"#),
-            Ok(ClientMessage::Auth { token: "abc".into() })
+            Ok(ClientMessage::Auth {
+                token: "abc".into()
+            })
         );
     }
 
@@ -197,8 +198,17 @@ mod tests {
         assert_eq!(code("[1]"), Some("invalid_message"));
         assert_eq!(code(r#"{"type":7}"#), Some("invalid_message"));
         assert_eq!(code(r#"{"type":"subscribe"}"#), Some("unknown_type"));
-        assert_eq!(code(r#"{"type":"resume","runId":"r","afterSeq":-1}"#), Some("invalid_message"));
-        assert_eq!(code(r#"{"type":"resume","afterSeq":1}"#), Some("invalid_message"));
-        assert_eq!(code(r#"{"type":"auth","token":""}"#), Some("invalid_message"));
+        assert_eq!(
+            code(r#"{"type":"resume","runId":"r","afterSeq":-1}"#),
+            Some("invalid_message")
+        );
+        assert_eq!(
+            code(r#"{"type":"resume","afterSeq":1}"#),
+            Some("invalid_message")
+        );
+        assert_eq!(
+            code(r#"{"type":"auth","token":""}"#),
+            Some("invalid_message")
+        );
     }
 }

@@ -90,9 +90,15 @@ pub async fn read_page(
         None => {
             let last = store.last_seq(run_id).await?;
             if after > last {
-                let snapshot =
-                    snapshot_event(store, snapshots, run_id, last, after, SnapshotReason::AheadOfLog)
-                        .await?;
+                let snapshot = snapshot_event(
+                    store,
+                    snapshots,
+                    run_id,
+                    last,
+                    after,
+                    SnapshotReason::AheadOfLog,
+                )
+                .await?;
                 return Ok(Page {
                     snapshot: Some(snapshot),
                     events,

@@ -42,13 +42,18 @@ pub async fn stream(
     let last_event_id = match header_id.or_else(|| query_param(query.as_deref(), "lastEventId")) {
         None | Some("") => None,
         Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of an event: a whole number ≥ 0")
+            ApiError::bad_request(
+                "invalid_last_event_id",
+                "Last-Event-ID must be the seq of an event: a whole number ≥ 0",
+            )
         })?),
     };
-    let admitted = admit(&state, viewer, &Target::Run(id)).await.inspect_err(|e| match e {
-        ApiError::RateLimited { .. } | ApiError::Unavailable(_) => m.limited.inc(),
-        _ => m.auth_failures.inc(),
-    })?;
+    let admitted = admit(&state, viewer, &Target::Run(id))
+        .await
+        .inspect_err(|e| match e {
+            ApiError::RateLimited { .. } | ApiError::Unavailable(_) => m.limited.inc(),
+            _ => m.auth_failures.inc(),
+        })?;
     let Scope::Run(run) = &admitted.scope else {
         return Err(ApiError::Internal(anyhow::anyhow!("run scope expected")));
     };
@@ -77,7 +82,10 @@ pub async fn stream(
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
@@ -113,7 +121,11 @@ impl SseState {
     fn page_chunk(&mut self, page: Page) -> String {
         let m = self.state.metrics.transport(Transport::Sse);
         let mut chunk = String::new();
-        let stored: Vec<&Event> = page.snapshot.iter().chain(page.events.iter().filter(|e| e.seq > self.sent)).collect();
+        let stored: Vec<&Event> = page
+            .snapshot
+            .iter()
+            .chain(page.events.iter().filter(|e| e.seq > self.sent))
+            .collect();
         for e in stored {
             let json = serde_json::to_string(e).unwrap_or_default();
             push_event(&mut chunk, &json, e.seq);

@@ -14,7 +14,7 @@ use super::limits::{RateDecision, RateLimiter, RealtimeConfig};
 use super::protocol::{self, close, ClientMessage, ProtocolError};
 use super::replay::{self, now_iso};
 use super::{admit, is_fallback, query_u64, Admitted, Scope, Target};
-use crate::server::auth::{token_from_headers, viewer_from_token, Viewer};
+use crate::server::auth::{authenticate, token_from_headers, Viewer};
 use crate::server::error::ApiError;
 use crate::server::metrics::{Metrics, Transport};
 use crate::server::state::AppState;
@@ -68,7 +68,7 @@ enum HeaderAuth {
 /// A bearer header must be valid (else 401). A session cookie counts only on a same-origin
 /// upgrade (a cross-site page cannot ride the user's cookie) and, when stale, is ignored so a
 /// build token can still be sent as the first message.
-fn header_auth(state: &AppState, headers: &HeaderMap) -> HeaderAuth {
+async fn header_auth(state: &AppState, headers: &HeaderMap) -> HeaderAuth {
     let only = |name: header::HeaderName| {
         let mut h = HeaderMap::new();
         for v in headers.get_all(&name) {
@@ -77,15 +77,15 @@ fn header_auth(state: &AppState, headers: &HeaderMap) -> HeaderAuth {
         h
     };
     if let Some(token) = token_from_headers(&only(header::AUTHORIZATION)) {
-        return match viewer_from_token(&state.keys, &token) {
-            Ok(v) => HeaderAuth::Viewer(v),
+        return match authenticate(state, &token).await {
+            Ok(a) => HeaderAuth::Viewer(a.viewer),
             Err(e) => HeaderAuth::Invalid(e),
         };
     }
     if same_origin(headers) {
         if let Some(token) = token_from_headers(&only(header::COOKIE)) {
-            if let Ok(v) = viewer_from_token(&state.keys, &token) {
-                return HeaderAuth::Viewer(v);
+            if let Ok(a) = authenticate(state, &token).await {
+                return HeaderAuth::Viewer(a.viewer);
             }
         }
     }
@@ -120,7 +120,7 @@ async fn upgrade(
     if is_fallback(query.as_deref()) {
         metrics.fallbacks.inc();
     }
-    let pre = match header_auth(&state, &headers) {
+    let pre = match header_auth(&state, &headers).await {
         HeaderAuth::None => None,
         HeaderAuth::Invalid(e) => {
             metrics.auth_failures.inc();
@@ -258,14 +258,20 @@ async fn first_message_auth(
             }
             RateDecision::Abuse => {
                 state.metrics.ws_rate_limited.inc();
-                send_close(sink, close::RATE_LIMITED, "too many messages", c.close_grace).await;
+                send_close(
+                    sink,
+                    close::RATE_LIMITED,
+                    "too many messages",
+                    c.close_grace,
+                )
+                .await;
                 return None;
             }
         }
         let reply = match protocol::parse(text.as_str()) {
             Ok(ClientMessage::Auth { token }) => {
-                let viewer = match viewer_from_token(&state.keys, &token) {
-                    Ok(v) => v,
+                let viewer = match authenticate(state, &token).await {
+                    Ok(a) => a.viewer,
                     Err(e) => {
                         state.metrics.transport(Transport::Ws).auth_failures.inc();
                         send_close(sink, close::UNAUTHORIZED, &e.to_string(), c.close_grace).await;
@@ -453,7 +459,9 @@ impl Session {
                 };
                 (rx, vec![cursor], grace)
             }
-            Scope::Project { project_id } => (state.bus.subscribe_project(project_id), Vec::new(), None),
+            Scope::Project { project_id } => {
+                (state.bus.subscribe_project(project_id), Vec::new(), None)
+            }
         };
         if cursors.iter().any(|c| c.phase == Phase::Replay) {
             state.metrics.transport(Transport::Ws).replays.inc();
@@ -588,7 +596,10 @@ impl Session {
         let now = Instant::now();
         let realtime = self.state.realtime.clone();
         let c = &realtime.config;
-        if self.stalled_since.is_some_and(|s| now >= s + c.slow_consumer_timeout) {
+        if self
+            .stalled_since
+            .is_some_and(|s| now >= s + c.slow_consumer_timeout)
+        {
             self.metrics()
                 .transport(Transport::Ws)
                 .slow_consumer_disconnects
@@ -600,7 +611,10 @@ impl Session {
             );
         }
         if now >= self.last_heard + c.dead_peer_timeout {
-            return Flow::Close(close::GOING_AWAY, "no frame from the client within the heartbeat timeout".into());
+            return Flow::Close(
+                close::GOING_AWAY,
+                "no frame from the client within the heartbeat timeout".into(),
+            );
         }
         if now >= self.last_activity + c.idle_timeout {
             return Flow::Close(close::NORMAL, "idle timeout; reconnect when needed".into());
@@ -643,7 +657,10 @@ impl Session {
             // Answered by the WebSocket layer itself, but counted against the rate limit.
             Message::Ping(_) => (None, false),
         };
-        match self.limiter.check(&self.state.realtime.config, now.into_std()) {
+        match self
+            .limiter
+            .check(&self.state.realtime.config, now.into_std())
+        {
             RateDecision::Allow => {}
             RateDecision::Refuse { notify } => {
                 self.metrics().ws_rate_limited.inc();
@@ -664,7 +681,10 @@ impl Session {
         let Some(text) = text else {
             if binary {
                 self.metrics().ws_bad_messages.inc();
-                self.reply(protocol::error_json("unsupported", "binary messages are not supported; send JSON text"));
+                self.reply(protocol::error_json(
+                    "unsupported",
+                    "binary messages are not supported; send JSON text",
+                ));
             }
             return Flow::Continue;
         };
@@ -677,9 +697,10 @@ impl Session {
                     self.reply(e.to_json());
                 }
             }
-            Ok(ClientMessage::Auth { .. }) => {
-                self.reply(protocol::error_json("already_authenticated", "this connection is already authenticated"))
-            }
+            Ok(ClientMessage::Auth { .. }) => self.reply(protocol::error_json(
+                "already_authenticated",
+                "this connection is already authenticated",
+            )),
             Err(e) => {
                 self.metrics().ws_bad_messages.inc();
                 self.reply(e.to_json());
@@ -708,11 +729,17 @@ impl Session {
                     Ok(None) => false,
                     Err(e) => {
                         tracing::warn!(error = %e, "resume: run lookup failed");
-                        return Err(ProtocolError::new("internal", "could not look the run up; retry"));
+                        return Err(ProtocolError::new(
+                            "internal",
+                            "could not look the run up; retry",
+                        ));
                     }
                 };
                 if !belongs {
-                    return Err(ProtocolError::new("unknown_run", "no such run in this project"));
+                    return Err(ProtocolError::new(
+                        "unknown_run",
+                        "no such run in this project",
+                    ));
                 }
                 self.cursors.push(Cursor {
                     run_id: run_id.clone(),
@@ -861,11 +888,17 @@ impl Session {
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, run = %run_id, "replay failed");
-                    return Flow::Close(close::INTERNAL, "could not read the event log; reconnect and resume".into());
+                    return Flow::Close(
+                        close::INTERNAL,
+                        "could not read the event log; reconnect and resume".into(),
+                    );
                 }
                 Err(_) => {
                     tracing::warn!(run = %run_id, "replay timed out");
-                    return Flow::Close(close::INTERNAL, "the event log did not answer; reconnect and resume".into());
+                    return Flow::Close(
+                        close::INTERNAL,
+                        "the event log did not answer; reconnect and resume".into(),
+                    );
                 }
             };
             let m = self.state.metrics.transport(Transport::Ws);
@@ -909,9 +942,15 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(same_origin(&h), "no Origin: not a browser");
         h.insert(header::HOST, HeaderValue::from_static("app.example:3000"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://app.example:3000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://app.example:3000"),
+        );
         assert!(same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h));

@@ -16,9 +16,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Longest request prompt, in characters (docs/LIMITS.md).
-pub const MAX_PROMPT_CHARS: usize = 4000;
-
 pub fn routes() -> RouteTable {
     RouteTable::new()
         .post("/api/projects/{id}/runs", Access::User, create_run)
@@ -44,29 +41,6 @@ pub struct ModifyBody {
     pub confirm_token: String,
 }
 
-fn validate_prompt(prompt: &str) -> Result<&str, ApiError> {
-    let trimmed = prompt.trim();
-    if trimmed.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_prompt",
-            "The prompt is empty: describe what to build or change.",
-        ));
-    }
-    if trimmed.chars().count() > MAX_PROMPT_CHARS {
-        return Err(ApiError::bad_request(
-            "prompt_too_long",
-            format!("The prompt is longer than {MAX_PROMPT_CHARS} characters; shorten it."),
-        ));
-    }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(ApiError::bad_request(
-            "invalid_prompt",
-            "The prompt contains control characters; remove them.",
-        ));
-    }
-    Ok(trimmed)
-}
-
 /// Scheme and host the client used, for the absolute stream URLs of the 202 answer.
 fn origin(headers: &HeaderMap) -> (String, String) {
     let host = headers
@@ -88,7 +62,7 @@ async fn create_run(
     headers: HeaderMap,
     ValidJson(body): ValidJson<PromptBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let prompt = validate_prompt(&body.prompt)?.to_string();
+    let prompt = crate::server::security::input::prompt(&body.prompt)?;
     match state.store.project_owner(&project_id).await? {
         Some(owner) if owner == user.id => {}
         _ => return Err(ApiError::NotFound("project")),
@@ -333,13 +307,5 @@ mod tests {
         for good in ["docker-compose.yml", "auth-service/src/main.rs", ".env.example"] {
             assert!(safe_path(good).is_ok(), "{good:?} refused");
         }
-    }
-
-    #[test]
-    fn prompts_are_trimmed_and_bounded() {
-        assert_eq!(validate_prompt("  build it \n").ok(), Some("build it"));
-        assert!(validate_prompt("   ").is_err());
-        assert!(validate_prompt(&"x".repeat(MAX_PROMPT_CHARS + 1)).is_err());
-        assert!(validate_prompt("a\u{7}b").is_err());
     }
 }

@@ -1,0 +1,679 @@
+//! The pages' server functions (under `/_sf`, since the REST API owns `/api/`). They read and
+//! change data by calling the REST routes in-process with the caller's own headers, so the
+//! API's authentication, ownership checks, rate limits and validation apply unchanged, and the
+//! pages work with JavaScript off: a plain `<form>` posts here and is redirected back.
+//! Hydrated pages call the same functions over HTTP (or the REST API directly).
+
+use crate::components::run::model::RunView;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use youmeyou_core::model::Canvas;
+
+/// The signed-in account, for the header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub tier: String,
+}
+
+/// A project's latest run, for the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRunInfo {
+    pub id: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// One row of the projects list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectItem {
+    pub id: String,
+    pub name: String,
+    pub updated_at: String,
+    pub node_count: usize,
+    pub last_run: Option<LastRunInfo>,
+}
+
+/// Everything the workspace draws on first paint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceData {
+    pub project_id: String,
+    pub name: String,
+    pub canvas: Canvas,
+    /// The project's latest run: snapshot, past events (activity), files.
+    pub run: Option<RunView>,
+}
+
+/// The answer of a form action when called from a hydrated page (plain forms are redirected).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FormOutcome {
+    pub ok: bool,
+    /// The API's error code when `!ok` (e.g. `invalid_credentials`).
+    pub code: String,
+    /// What happened, in plain words.
+    pub message: String,
+    /// Where to go next.
+    pub location: Option<String>,
+    /// The created or changed resource (project id, run id).
+    pub id: Option<String>,
+}
+
+impl FormOutcome {
+    pub fn failed(code: &str, message: &str) -> Self {
+        Self {
+            ok: false,
+            code: code.to_string(),
+            message: message.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Plain words for the API's error codes that forms show.
+pub fn error_words(code: &str, fallback: &str) -> String {
+    let text = match code {
+        "invalid_credentials" => "The email or password is wrong. Check both and try again.",
+        "email_taken" => "An account with that email already exists. Sign in instead.",
+        "password_too_short" => "The password is too short: use at least 8 characters.",
+        "password_too_long" => "The password is too long: use at most 256 characters.",
+        "invalid_email" => "That email address does not look right. Use the form name@example.com.",
+        "rate_limited" => "Too many attempts in a short time. Wait a minute, then try again.",
+        "csrf_rejected" => {
+            "The form was sent from another site and was refused. Reload the page and try again."
+        }
+        "unauthenticated" => "Your session has ended. Sign in again.",
+        "invalid_name" | "invalid_project_name" => {
+            "The name is not valid: use 1 to 100 characters."
+        }
+        "project_limit" | "limit_reached" => {
+            "You have reached the maximum number of projects. Delete one first."
+        }
+        "run_in_progress" => {
+            "A run of this project is queued or running; wait for it or cancel it, then delete."
+        }
+        "run_active" => {
+            "A run is already queued or running on this project; wait for it to finish."
+        }
+        "invalid_prompt" => "The request is empty: describe what to build or change.",
+        "prompt_too_long" => "The request is too long: shorten it to 4000 characters or fewer.",
+        "quota_exceeded" | "daily_quota" => "You have used today's runs. Try again tomorrow.",
+        "not_found" => "That no longer exists, or it is not yours.",
+        "" => fallback,
+        _ => fallback,
+    };
+    if text.is_empty() {
+        "Something went wrong. Try again.".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// `next` if it is a local path (never another site), else `/`.
+pub fn safe_next(next: &str) -> String {
+    let n = next.trim();
+    if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") {
+        n.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode_query(value: &str) -> String {
+    crate::components::files::tree::encode_segment(value)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    //! In-process calls of the REST API with the current request's credentials.
+    use crate::server::state::AppState;
+    use axum::body::Body;
+    use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+    use leptos::prelude::*;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    /// The largest API answer a page reads (files are capped far below).
+    const MAX_BODY: usize = 8 * 1024 * 1024;
+
+    pub struct Reply {
+        pub status: StatusCode,
+        pub headers: HeaderMap,
+        pub text: String,
+        pub json: Value,
+    }
+
+    impl Reply {
+        pub fn ok(&self) -> bool {
+            self.status.is_success()
+        }
+
+        /// The contract's error code (`{"error": {"code"}}`), or "" when none.
+        pub fn code(&self) -> String {
+            self.json
+                .pointer("/error/code")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        }
+
+        pub fn message(&self) -> String {
+            self.json
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("The server answered {}.", self.status))
+        }
+    }
+
+    /// Headers of the page request that the API needs (credentials, origin, proxy info).
+    const FORWARDED: &[header::HeaderName] = &[
+        header::COOKIE,
+        header::AUTHORIZATION,
+        header::HOST,
+        header::ORIGIN,
+        header::REFERER,
+        header::USER_AGENT,
+    ];
+    const FORWARDED_CUSTOM: &[&str] = &[
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-request-id",
+    ];
+
+    pub async fn call(
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Reply, ServerFnError> {
+        let state = use_context::<AppState>()
+            .ok_or_else(|| ServerFnError::new("the server state is not available"))?;
+        let parts = use_context::<axum::http::request::Parts>();
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(parts) = &parts {
+            for name in FORWARDED {
+                for value in parts.headers.get_all(name) {
+                    builder = builder.header(name, value);
+                }
+            }
+            for name in FORWARDED_CUSTOM {
+                for value in parts.headers.get_all(*name) {
+                    builder = builder.header(*name, value);
+                }
+            }
+        }
+        let request = match body {
+            Some(json) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(json.to_string())),
+            None => builder
+                .header(header::ACCEPT, "application/json")
+                .body(Body::empty()),
+        };
+        let mut request = request.map_err(|e| ServerFnError::new(format!("bad request: {e}")))?;
+        // Only the peer address (for per-IP limits): the page's own route data (matched path,
+        // path parameters) must not leak into the API's routing.
+        if let Some(peer) = parts.as_ref().and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .cloned()
+        }) {
+            request.extensions_mut().insert(peer);
+        }
+        let router = crate::server::routes::api(&state).with_state(state.clone());
+        let response = router
+            .oneshot(request)
+            .await
+            .map_err(|e| ServerFnError::new(format!("the API failed: {e}")))?;
+        let (head, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|e| ServerFnError::new(format!("the API answer could not be read: {e}")))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if head.status.is_server_error() {
+            tracing::warn!(%path, status = %head.status, body = %text.chars().take(300).collect::<String>(), "a page's API call failed");
+        }
+        Ok(Reply {
+            status: head.status,
+            headers: head.headers,
+            text,
+            json,
+        })
+    }
+
+    /// Passes the API's `Set-Cookie` headers on to the page's response.
+    pub fn forward_cookies(reply: &Reply) {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            for value in reply.headers.get_all(header::SET_COOKIE) {
+                res.append_header(header::SET_COOKIE, value.clone());
+            }
+        }
+    }
+
+    /// Whether this call is a plain HTML form post (JavaScript off) rather than a hydrated
+    /// page's fetch: then it must answer with a redirect.
+    pub fn is_plain_form() -> bool {
+        use_context::<axum::http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
+    /// The path of the page being rendered or posted from, for `?next=`.
+    pub fn current_path() -> String {
+        use_context::<axum::http::request::Parts>()
+            .map(|p| p.uri.path().to_string())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// Sends a signed-out visitor to the sign-in page and says why.
+    pub fn to_login() -> ServerFnError {
+        let next = current_path();
+        let target = if next.starts_with("/_sf") || next == "/" {
+            "/login".to_string()
+        } else {
+            format!("/login?next={}", super::encode_query(&next))
+        };
+        leptos_axum::redirect(&target);
+        ServerFnError::new("unauthenticated")
+    }
+
+    /// The reply as data, or the error in words (401 → redirect to sign in).
+    pub fn require_ok(reply: Reply) -> Result<Reply, ServerFnError> {
+        if reply.status == StatusCode::UNAUTHORIZED {
+            return Err(to_login());
+        }
+        if !reply.ok() {
+            if reply.status == StatusCode::NOT_FOUND {
+                return Err(ServerFnError::new("not_found"));
+            }
+            return Err(ServerFnError::new(reply.message()));
+        }
+        Ok(reply)
+    }
+}
+
+/// The signed-in user, or `None`.
+#[server(prefix = "/_sf", endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
+    use axum::http::Method;
+    let reply = ssr::call(Method::GET, "/api/me", None).await?;
+    if !reply.ok() {
+        return Ok(None);
+    }
+    let user = &reply.json["user"];
+    Ok(Some(UserInfo {
+        id: user["id"].as_str().unwrap_or_default().to_string(),
+        email: user["email"].as_str().unwrap_or_default().to_string(),
+        tier: user["tier"].as_str().unwrap_or("free").to_string(),
+    }))
+}
+
+/// The user's projects (signed-out visitors are redirected to the sign-in page).
+#[server(prefix = "/_sf", endpoint = "projects")]
+pub async fn list_projects() -> Result<Vec<ProjectItem>, ServerFnError> {
+    use axum::http::Method;
+    let reply = ssr::require_ok(ssr::call(Method::GET, "/api/projects", None).await?)?;
+    let items = reply.json["projects"]
+        .as_array()
+        .map(|a| a.iter().filter_map(project_item).collect())
+        .unwrap_or_default();
+    Ok(items)
+}
+
+#[cfg(feature = "ssr")]
+fn project_item(p: &serde_json::Value) -> Option<ProjectItem> {
+    let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    Some(ProjectItem {
+        id: p["id"].as_str()?.to_string(),
+        name: s(p, "name"),
+        updated_at: s(p, "updatedAt"),
+        node_count: p["canvas"]["nodes"].as_array().map_or(0, |n| n.len()),
+        last_run: p["lastRun"].as_object().map(|_| LastRunInfo {
+            id: s(&p["lastRun"], "id"),
+            status: s(&p["lastRun"], "status"),
+            created_at: s(&p["lastRun"], "createdAt"),
+        }),
+    })
+}
+
+/// Answers a form action: a plain form is redirected (to `location` on success, to
+/// `error_location` with `?error=` otherwise); a hydrated page gets the outcome.
+#[cfg(feature = "ssr")]
+fn finish_form(mut outcome: FormOutcome, error_location: &str) -> FormOutcome {
+    if ssr::is_plain_form() {
+        if outcome.ok {
+            if let Some(to) = &outcome.location {
+                leptos_axum::redirect(to);
+            }
+        } else {
+            let sep = if error_location.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            leptos_axum::redirect(&format!(
+                "{error_location}{sep}error={}",
+                encode_query(if outcome.code.is_empty() {
+                    "error"
+                } else {
+                    &outcome.code
+                })
+            ));
+        }
+    }
+    if !outcome.ok {
+        outcome.message = error_words(&outcome.code, &outcome.message);
+    }
+    outcome
+}
+
+#[cfg(feature = "ssr")]
+fn outcome_of(reply: &ssr::Reply) -> FormOutcome {
+    FormOutcome::failed(&reply.code(), &reply.message())
+}
+
+/// Sign in; sets the session cookie.
+#[server(prefix = "/_sf", endpoint = "login")]
+pub async fn login(
+    email: String,
+    password: String,
+    next: String,
+) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::Method;
+    let reply = ssr::call(
+        Method::POST,
+        "/api/auth/login",
+        Some(serde_json::json!({"email": email, "password": password})),
+    )
+    .await?;
+    let back = format!(
+        "/login?email={}&next={}",
+        encode_query(email.trim()),
+        encode_query(&safe_next(&next))
+    );
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), &back));
+    }
+    ssr::forward_cookies(&reply);
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some(safe_next(&next)),
+            message: "Signed in.".into(),
+            ..FormOutcome::default()
+        },
+        &back,
+    ))
+}
+
+/// Create an account, then sign in with it.
+#[server(prefix = "/_sf", endpoint = "register")]
+pub async fn register(email: String, password: String) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::Method;
+    let credentials = serde_json::json!({"email": email, "password": password});
+    let back = format!("/register?email={}", encode_query(email.trim()));
+    let reply = ssr::call(
+        Method::POST,
+        "/api/auth/register",
+        Some(credentials.clone()),
+    )
+    .await?;
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), &back));
+    }
+    let reply = ssr::call(Method::POST, "/api/auth/login", Some(credentials)).await?;
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), "/login"));
+    }
+    ssr::forward_cookies(&reply);
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some("/".into()),
+            message: "Account created.".into(),
+            ..FormOutcome::default()
+        },
+        &back,
+    ))
+}
+
+/// Sign out: revokes the session and clears the cookie.
+#[server(prefix = "/_sf", endpoint = "logout")]
+pub async fn logout() -> Result<FormOutcome, ServerFnError> {
+    use axum::http::Method;
+    let reply = ssr::call(Method::POST, "/api/auth/logout", None).await?;
+    ssr::forward_cookies(&reply);
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some("/login?signed_out=1".into()),
+            message: "Signed out.".into(),
+            ..FormOutcome::default()
+        },
+        "/login",
+    ))
+}
+
+/// Create a project and open it.
+#[server(prefix = "/_sf", endpoint = "project_create")]
+pub async fn create_project(name: String) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::{Method, StatusCode};
+    let reply = ssr::call(
+        Method::POST,
+        "/api/projects",
+        Some(serde_json::json!({"name": name})),
+    )
+    .await?;
+    if reply.status == StatusCode::UNAUTHORIZED {
+        return Err(ssr::to_login());
+    }
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), "/"));
+    }
+    let id = reply.json["project"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some(format!("/projects/{id}")),
+            id: Some(id),
+            message: "Project created.".into(),
+            ..FormOutcome::default()
+        },
+        "/",
+    ))
+}
+
+/// Rename a project.
+#[server(prefix = "/_sf", endpoint = "project_rename")]
+pub async fn rename_project(id: String, name: String) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::{Method, StatusCode};
+    let path = format!("/api/projects/{}", encode_query(&id));
+    let reply = ssr::call(
+        Method::PATCH,
+        &path,
+        Some(serde_json::json!({"name": name})),
+    )
+    .await?;
+    if reply.status == StatusCode::UNAUTHORIZED {
+        return Err(ssr::to_login());
+    }
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), "/"));
+    }
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some("/".into()),
+            id: Some(id),
+            message: "Project renamed.".into(),
+            ..FormOutcome::default()
+        },
+        "/",
+    ))
+}
+
+/// Delete a project (the page asks for confirmation first).
+#[server(prefix = "/_sf", endpoint = "project_delete")]
+pub async fn delete_project(id: String) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::{Method, StatusCode};
+    let path = format!("/api/projects/{}", encode_query(&id));
+    let reply = ssr::call(Method::DELETE, &path, None).await?;
+    if reply.status == StatusCode::UNAUTHORIZED {
+        return Err(ssr::to_login());
+    }
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), "/"));
+    }
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some("/".into()),
+            id: Some(id),
+            message: "Project deleted.".into(),
+            ..FormOutcome::default()
+        },
+        "/",
+    ))
+}
+
+/// Start a run on a project (the prompt bar, JavaScript off).
+#[server(prefix = "/_sf", endpoint = "run_start")]
+pub async fn start_run(project_id: String, prompt: String) -> Result<FormOutcome, ServerFnError> {
+    use axum::http::{Method, StatusCode};
+    let path = format!("/api/projects/{}/runs", encode_query(&project_id));
+    let reply = ssr::call(
+        Method::POST,
+        &path,
+        Some(serde_json::json!({"prompt": prompt})),
+    )
+    .await?;
+    if reply.status == StatusCode::UNAUTHORIZED {
+        return Err(ssr::to_login());
+    }
+    let back = format!("/projects/{}", encode_query(&project_id));
+    if !reply.ok() {
+        return Ok(finish_form(outcome_of(&reply), &back));
+    }
+    Ok(finish_form(
+        FormOutcome {
+            ok: true,
+            location: Some(back.clone()),
+            id: reply.json["buildId"].as_str().map(str::to_string),
+            message: "Run started.".into(),
+            ..FormOutcome::default()
+        },
+        &back,
+    ))
+}
+
+/// The workspace of a project: its canvas and its latest run (snapshot, past events, files).
+#[server(prefix = "/_sf", endpoint = "workspace")]
+pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnError> {
+    use crate::components::run::model::{Envelope, FileEntry, RunSnapshot};
+    use axum::http::Method;
+    let id = encode_query(&project_id);
+    let reply =
+        ssr::require_ok(ssr::call(Method::GET, &format!("/api/projects/{id}"), None).await?)?;
+    let project = &reply.json["project"];
+    let canvas: Canvas = serde_json::from_value(project["canvas"].clone()).unwrap_or_default();
+    let name = project["name"].as_str().unwrap_or_default().to_string();
+    let run_id = project["lastRun"]["id"].as_str().map(str::to_string);
+    let mut run = None;
+    if let Some(run_id) = run_id {
+        let rid = encode_query(&run_id);
+        let snap = ssr::call(Method::GET, &format!("/api/runs/{rid}"), None).await?;
+        if snap.ok() {
+            let snapshot: RunSnapshot =
+                serde_json::from_value(snap.json.clone()).unwrap_or_default();
+            let mut view = RunView::from_snapshot(&snapshot);
+            view.project_id = project_id.clone();
+            // Past events, for the activity log and what only events carry (capacity).
+            let mut after = 0u64;
+            let mut history: Vec<Envelope> = Vec::new();
+            for _ in 0..4 {
+                let page = ssr::call(
+                    Method::GET,
+                    &format!("/api/runs/{rid}/events?after={after}&limit=1000"),
+                    None,
+                )
+                .await?;
+                let events: Vec<Envelope> = page.json["events"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let Some(last) = events.last().map(|e| e.seq) else {
+                    break;
+                };
+                history.extend(events.into_iter().filter(|e| e.kind != "snapshot"));
+                if last >= view.last_seq || !page.json["hasMore"].as_bool().unwrap_or(false) {
+                    break;
+                }
+                after = last;
+            }
+            view.absorb_history(&history);
+            let files = ssr::call(Method::GET, &format!("/api/runs/{rid}/files"), None).await?;
+            if let Some(list) = files.json["files"].as_array() {
+                view.files = list
+                    .iter()
+                    .filter_map(|f| serde_json::from_value::<FileEntry>(f.clone()).ok())
+                    .collect();
+            }
+            run = Some(view);
+        }
+    }
+    Ok(WorkspaceData {
+        project_id,
+        name,
+        canvas,
+        run,
+    })
+}
+
+/// One generated file's text (for the viewer; JavaScript off reads it through the page).
+#[server(prefix = "/_sf", endpoint = "file_text")]
+pub async fn file_text(run_id: String, path: String) -> Result<String, ServerFnError> {
+    use axum::http::Method;
+    let url = crate::components::files::tree::file_url(&run_id, &path);
+    let reply = ssr::require_ok(ssr::call(Method::GET, &url, None).await?)?;
+    Ok(reply.text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_always_local() {
+        assert_eq!(safe_next("/projects/abc"), "/projects/abc");
+        assert_eq!(safe_next("//evil.test"), "/");
+        assert_eq!(safe_next("https://evil.test"), "/");
+        assert_eq!(safe_next("/\\evil"), "/");
+        assert_eq!(safe_next(""), "/");
+    }
+
+    #[test]
+    fn error_codes_read_as_plain_words() {
+        assert!(error_words("invalid_credentials", "x").contains("email or password is wrong"));
+        assert!(error_words("email_taken", "x").contains("already exists"));
+        assert!(error_words("password_too_short", "x").contains("at least 8 characters"));
+        assert_eq!(
+            error_words("something_new", "The server said so."),
+            "The server said so."
+        );
+        assert_eq!(error_words("", ""), "Something went wrong. Try again.");
+    }
+}
