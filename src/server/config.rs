@@ -45,7 +45,7 @@ pub struct ServeArgs {
     pub jwt_secret: Option<String>,
     /// Time scale of the built-in engine: a task lasts estimatedTime × PACE seconds (0 = as fast
     /// as possible).
-    #[arg(long, env = "YOUMEYOU_PACE", default_value = "0", value_name = "FACTOR")]
+    #[arg(long, env = "YOUMEYOU_PACE", default_value = "0", value_name = "FACTOR", allow_hyphen_values = true)]
     pub pace: String,
     #[command(flatten)]
     pub limits: LimitArgs,
