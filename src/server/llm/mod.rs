@@ -148,8 +148,9 @@ impl LlmRuntime {
         }
     }
 
-    /// Counts a fatal failure of the run against its owner, once per run. Soft failures and
-    /// refusals by a breaker are not counted (see `UserBreaker::record_failure`).
+    /// Counts a fatal failure that fails a task against the run's owner, once per run. Soft
+    /// failures and refusals by a breaker are not counted (see `UserBreaker::record_failure`),
+    /// nor planner failures, which fall back to the built-in engine and let the run go on.
     pub fn record_failure(&self, ledger: &RunLedger, error: &LlmError) {
         let Some(owner) = ledger.owner_id.as_deref() else {
             return;

@@ -1,6 +1,7 @@
 //! `LlmPlanner`: intent analysis and dynamic planning by a model, each answer validated (and
 //! repaired at most twice) before it is used; any failure falls back to the built-in engine
 //! and says why. Below the complexity threshold the static path is taken without a call.
+//! Planner failures do not count against the user's breaker: the run goes on without them.
 
 use super::{canvas_summary, context_summary, shorten, LlmRuntime, RunLedger};
 use crate::server::orchestrator::planning::{
@@ -68,7 +69,6 @@ impl LlmPlanner {
             Ok(validated) => Ok(validated.value),
             Err(error) => {
                 tracing::warn!(run = %ledger.run_id(), code = error.code(), %error, "LLM intent analysis failed; using the built-in classifier");
-                self.runtime.record_failure(ledger, &error);
                 ledger.set_intent_warning(PlanWarning {
                     code: error.code().to_string(),
                     message: shorten(
@@ -146,7 +146,6 @@ impl LlmPlanner {
             }
             Err(error) => {
                 tracing::warn!(run = %ledger.run_id(), code = error.code(), %error, "LLM planning failed; using the built-in plan");
-                self.runtime.record_failure(ledger, &error);
                 let draft = core_planner::dynamic_plan(intent, context, prompt);
                 warnings.push(PlanWarning {
                     code: error.code().to_string(),

@@ -87,7 +87,14 @@ impl Orchestrator {
     }
 
     /// Starts driving a stored run (new or resumed) in the background.
-    pub fn start(self: &Arc<Self>, run_id: &str, project_id: &str, priority: Priority) {
+    /// `hold` (e.g. the owner's run-quota permit) is kept until the run ends, then dropped.
+    pub fn start(
+        self: &Arc<Self>,
+        run_id: &str,
+        project_id: &str,
+        priority: Priority,
+        hold: Option<Box<dyn std::any::Any + Send>>,
+    ) {
         let (control_tx, control_rx) = mpsc::channel(16);
         let emitter = Arc::new(Emitter::new(
             run_id,
@@ -107,6 +114,7 @@ impl Orchestrator {
         let run_id = run_id.to_string();
         self.tracker.spawn(async move {
             let result = pipeline::drive(this.clone(), &run_id, emitter, control_rx, priority).await;
+            drop(hold);
             if let Err(error) = result {
                 tracing::error!(run = %run_id, %error, "run stopped on an internal error");
             }
@@ -154,7 +162,7 @@ impl Orchestrator {
         let count = runs.len();
         for run in runs {
             tracing::info!(run = %run.id, status = %run.status, "resuming run");
-            self.start(&run.id, &run.project_id, Priority::Free);
+            self.start(&run.id, &run.project_id, Priority::Free, None);
         }
         Ok(count)
     }

@@ -79,6 +79,14 @@ async fn create_run(
             ),
         });
     }
+    // Runs per day and concurrent runs of the owner's tier; the permit lives as long as the run.
+    let tier = state.quotas.tier_of(&user.id).await?.unwrap_or_default();
+    let permit = state.quotas.begin_run(&user.id, tier).await?;
+    let priority = if tier == crate::server::limits::Tier::Premium {
+        Priority::Premium
+    } else {
+        Priority::Free
+    };
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let now = chrono::Utc::now();
     let record = RunRecord {
@@ -110,7 +118,7 @@ async fn create_run(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a build token: {e}")))?;
     state
         .orchestrator
-        .start(&run_id, &project_id, Priority::Free);
+        .start(&run_id, &project_id, priority, Some(Box::new(permit)));
     let (scheme, host) = origin(&headers);
     let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
     Ok((

@@ -53,8 +53,7 @@ pub fn client_ip(req_headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy:
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .last();
+            .rfind(|s| !s.is_empty());
         if let Some(ip) = forwarded.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
             return ip.to_string();
         }
