@@ -6,6 +6,7 @@
 //! 3. impact analysis of a 1,000-task plan [< 10 ms];
 //! 4. a 1,000-task DAG whose agents sleep their estimate: total time vs the critical path
 //!    [within 5 %].
+//!
 //! Prints medians (and p90) over repeated runs; figures go to BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,7 +66,9 @@ fn task(id: usize, deps: Vec<usize>, secs: u32) -> Task {
 fn big_plan(n: usize) -> Plan {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     let tasks = (0..n)
@@ -73,7 +76,9 @@ fn big_plan(n: usize) -> Plan {
             let deps = if i < 10 {
                 vec![]
             } else {
-                let mut d: Vec<usize> = (0..1 + next() % 3).map(|_| i - 1 - next() % i.min(40)).collect();
+                let mut d: Vec<usize> = (0..1 + next() % 3)
+                    .map(|_| i - 1 - next() % i.min(40))
+                    .collect();
                 d.sort_unstable();
                 d.dedup();
                 d
@@ -122,10 +127,19 @@ async fn seed_run(store: &SqliteStore, run_id: &str, tasks: &[Task]) {
         .execute(pool)
         .await
         .unwrap();
-    store.save_plan(run_id, tasks, "static", "bench").await.unwrap();
+    store
+        .save_plan(run_id, tasks, "static", "bench")
+        .await
+        .unwrap();
 }
 
-async fn execute(store: Arc<SqliteStore>, run_id: &str, tasks: Vec<Task>, agents: Arc<dyn Agents>, parallel: usize) -> Duration {
+async fn execute(
+    store: Arc<SqliteStore>,
+    run_id: &str,
+    tasks: Vec<Task>,
+    agents: Arc<dyn Agents>,
+    parallel: usize,
+) -> Duration {
     seed_run(&store, run_id, &tasks).await;
     let store_dyn: Arc<dyn Store> = store.clone();
     let bus = Arc::new(InProcessBus::new());
@@ -136,7 +150,10 @@ async fn execute(store: Arc<SqliteStore>, run_id: &str, tasks: Vec<Task>, agents
         max_parallel_tasks: parallel,
         ..Settings::default()
     };
-    let states = tasks.into_iter().map(|t| TaskState::new(t, None, 0, None)).collect();
+    let states = tasks
+        .into_iter()
+        .map(|t| TaskState::new(t, None, 0, None))
+        .collect();
     let mut driver = Driver::new(
         run_id,
         settings,
@@ -159,17 +176,29 @@ async fn execute(store: Arc<SqliteStore>, run_id: &str, tasks: Vec<Task>, agents
 async fn main() {
     let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let wants = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
-    println!("machine: {} cores; {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), std::env::consts::ARCH);
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        std::env::consts::ARCH
+    );
 
     if wants("static_path") {
-        for (name, prompt, canvas) in [("example_2 (static)", EXAMPLE_2, example_2_canvas()), ("example_1 (built-in dynamic)", EXAMPLE_1, Canvas::default())] {
+        for (name, prompt, canvas) in [
+            ("example_2 (static)", EXAMPLE_2, example_2_canvas()),
+            ("example_1 (built-in dynamic)", EXAMPLE_1, Canvas::default()),
+        ] {
             let mut samples = Vec::new();
             for _ in 0..2000 {
                 let t = Instant::now();
                 let intent = analyse_intent(prompt, &canvas).unwrap();
                 let context = extract_context(&canvas, &intent);
                 let choice = builtin_plan(&intent, &context, prompt, 0.7);
-                plan::validate(&Plan { tasks: choice.tasks }).unwrap();
+                plan::validate(&Plan {
+                    tasks: choice.tasks,
+                })
+                .unwrap();
                 samples.push(t.elapsed().as_secs_f64() * 1e3);
             }
             let (median, p90) = stats(samples);
@@ -177,7 +206,11 @@ async fn main() {
         }
         // Including the durable writes the pipeline does before planGenerated reaches a client.
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap());
+        let store = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+                .await
+                .unwrap(),
+        );
         let canvas = example_2_canvas();
         let mut samples = Vec::new();
         for i in 0..300 {
@@ -189,10 +222,19 @@ async fn main() {
             let intent = analyse_intent(EXAMPLE_2, &canvas).unwrap();
             let context = extract_context(&canvas, &intent);
             let choice = builtin_plan(&intent, &context, EXAMPLE_2, 0.7);
-            plan::validate(&Plan { tasks: choice.tasks.clone() }).unwrap();
-            store.save_plan(&run_id, &choice.tasks, "static", &choice.reason).await.unwrap();
+            plan::validate(&Plan {
+                tasks: choice.tasks.clone(),
+            })
+            .unwrap();
+            store
+                .save_plan(&run_id, &choice.tasks, "static", &choice.reason)
+                .await
+                .unwrap();
             emitter
-                .emit(youmeyou_core::model::EventType::PlanGenerated, json!({"taskCount": choice.tasks.len(), "tasks": choice.tasks}))
+                .emit(
+                    youmeyou_core::model::EventType::PlanGenerated,
+                    json!({"taskCount": choice.tasks.len(), "tasks": choice.tasks}),
+                )
                 .await
                 .unwrap();
             samples.push(t.elapsed().as_secs_f64() * 1e3);
@@ -203,12 +245,25 @@ async fn main() {
 
     if wants("scheduler_overhead") {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap());
+        let store = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+                .await
+                .unwrap(),
+        );
         let n = 300;
         let mut per_task = Vec::new();
         for round in 0..7 {
-            let chain: Vec<Task> = (0..n).map(|i| task(i, if i == 0 { vec![] } else { vec![i - 1] }, 1)).collect();
-            let elapsed = execute(store.clone(), &format!("chain{round}"), chain, Arc::new(TrivialAgents), 8).await;
+            let chain: Vec<Task> = (0..n)
+                .map(|i| task(i, if i == 0 { vec![] } else { vec![i - 1] }, 1))
+                .collect();
+            let elapsed = execute(
+                store.clone(),
+                &format!("chain{round}"),
+                chain,
+                Arc::new(TrivialAgents),
+                8,
+            )
+            .await;
             per_task.push(elapsed.as_secs_f64() * 1e3 / n as f64);
         }
         let (median, p90) = stats(per_task);
@@ -222,7 +277,15 @@ async fn main() {
         for i in 0..200 {
             let id = format!("t{}", (i * 37) % 100);
             let t = Instant::now();
-            let report = impact::analyse_with_dag(&dag, &plan, &id, &[format!("api.t{}", (i * 37) % 100)], &NoHomes, &ImpactContext::default()).unwrap();
+            let report = impact::analyse_with_dag(
+                &dag,
+                &plan,
+                &id,
+                &[format!("api.t{}", (i * 37) % 100)],
+                &NoHomes,
+                &ImpactContext::default(),
+            )
+            .unwrap();
             samples.push(t.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(report);
         }
@@ -232,7 +295,11 @@ async fn main() {
 
     if wants("critical_path") {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap());
+        let store = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+                .await
+                .unwrap(),
+        );
         let plan = big_plan(1000);
         let dag = Dag::new(&plan).unwrap();
         let unit = Duration::from_millis(10);
@@ -240,7 +307,14 @@ async fn main() {
         let ideal = unit * critical.total_seconds as u32;
         let mut ratios = Vec::new();
         for round in 0..3 {
-            let elapsed = execute(store.clone(), &format!("dag{round}"), plan.tasks.clone(), Arc::new(SleepingAgents(unit)), 64).await;
+            let elapsed = execute(
+                store.clone(),
+                &format!("dag{round}"),
+                plan.tasks.clone(),
+                Arc::new(SleepingAgents(unit)),
+                64,
+            )
+            .await;
             ratios.push(elapsed.as_secs_f64() / ideal.as_secs_f64());
             println!(
                 "critical_path round {round}: 1,000 tasks, critical path {} tasks = {:.0} ms, total {:.0} ms ({:+.2} %)",

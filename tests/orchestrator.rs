@@ -122,7 +122,10 @@ impl Server {
     /// Starts a run and returns its id plus a live subscription opened before it can emit.
     async fn run(&self, project: &str, prompt: &str) -> (String, Watch) {
         let (status, body) = self
-            .post(&format!("/api/projects/{project}/runs"), json!({"prompt": prompt}))
+            .post(
+                &format!("/api/projects/{project}/runs"),
+                json!({"prompt": prompt}),
+            )
             .await;
         assert_eq!(status, 202, "{body}");
         let id = body["buildId"].as_str().unwrap().to_string();
@@ -236,9 +239,15 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
 
     let intent = &watch.of(EventType::IntentAnalyzed)[0].data;
     assert_eq!(intent["intent"], "BUILD_FROM_SCRATCH");
-    assert_eq!(intent["components"], json!(["auth", "catalog", "cart", "payment"]));
+    assert_eq!(
+        intent["components"],
+        json!(["auth", "catalog", "cart", "payment"])
+    );
     assert_eq!(watch.of(EventType::PlanGenerated)[0].data["taskCount"], 8);
-    assert_eq!(watch.of(EventType::ContextExtracted)[0].data["isEmpty"], true);
+    assert_eq!(
+        watch.of(EventType::ContextExtracted)[0].data["isEmpty"],
+        true
+    );
 
     // task_1 and task_7 start together; every task starts only after its dependencies.
     let started = &watch.of(EventType::TasksStarted)[0].data["taskIds"];
@@ -251,7 +260,12 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
         .map(|t| {
             (
                 t["id"].as_str().unwrap(),
-                t["dependencies"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect(),
+                t["dependencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_str().unwrap())
+                    .collect(),
             )
         })
         .collect();
@@ -277,9 +291,19 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
 
     // Canvas: the four services are on the project's canvas.
     let (_, project_body) = server.get(&format!("/api/projects/{project}")).await;
-    let nodes = project_body["project"]["canvas"]["nodes"].as_array().unwrap();
-    for service in ["auth-service", "product-service", "cart-service", "payment-service"] {
-        assert!(nodes.iter().any(|n| n["id"] == service), "{service} missing on the canvas");
+    let nodes = project_body["project"]["canvas"]["nodes"]
+        .as_array()
+        .unwrap();
+    for service in [
+        "auth-service",
+        "product-service",
+        "cart-service",
+        "payment-service",
+    ] {
+        assert!(
+            nodes.iter().any(|n| n["id"] == service),
+            "{service} missing on the canvas"
+        );
     }
     assert!(!watch.of(EventType::CanvasUpdated).is_empty());
 
@@ -293,7 +317,11 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
         .expect("a SQL schema file");
     let text = server
         .http
-        .get(format!("{}/api/runs/{run}/files/{}", server.base, schema["path"].as_str().unwrap()))
+        .get(format!(
+            "{}/api/runs/{run}/files/{}",
+            server.base,
+            schema["path"].as_str().unwrap()
+        ))
         .bearer_auth(&server.token)
         .send()
         .await
@@ -301,7 +329,10 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains("CREATE TABLE") && text.contains("PRIMARY KEY"), "{text}");
+    assert!(
+        text.contains("CREATE TABLE") && text.contains("PRIMARY KEY"),
+        "{text}"
+    );
     let zip = server
         .http
         .get(format!("{}/api/runs/{run}/archive.zip", server.base))
@@ -314,7 +345,10 @@ async fn example_1_builds_an_e_commerce_platform_from_an_empty_canvas() {
     assert_eq!(&bytes[..2], b"PK");
     assert_eq!(watch.of(EventType::FileGenerated).len(), files.len());
     let code = &summary.data["codeGeneration"];
-    assert_eq!(code["filesGenerated"].as_u64().unwrap() as usize, files.len());
+    assert_eq!(
+        code["filesGenerated"].as_u64().unwrap() as usize,
+        files.len()
+    );
     assert!(code["linesOfCode"].as_u64().unwrap() > 500);
 }
 
@@ -333,11 +367,18 @@ async fn example_2_scales_the_auth_service_to_5000_rps() {
     let scaled = &watch.of(EventType::ScalingCompleted)[0].data;
     assert_eq!(scaled["newRPS"], 5500);
     let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
-    assert_eq!(snapshot["path"], "static", "complexity 0.6 takes the static path");
+    assert_eq!(
+        snapshot["path"], "static",
+        "complexity 0.6 takes the static path"
+    );
 
     let (_, project_body) = server.get(&format!("/api/projects/{project}")).await;
     let canvas: Canvas = serde_json::from_value(project_body["project"]["canvas"].clone()).unwrap();
-    let auth = canvas.nodes.iter().find(|n| n.id == "auth-service").expect("auth-service kept its id");
+    let auth = canvas
+        .nodes
+        .iter()
+        .find(|n| n.id == "auth-service")
+        .expect("auth-service kept its id");
     assert_eq!(auth.config.get("instances"), Some(&json!(10)));
     let kinds: Vec<_> = canvas.nodes.iter().map(|n| n.kind).collect();
     use youmeyou_core::model::NodeType;
@@ -345,19 +386,36 @@ async fn example_2_scales_the_auth_service_to_5000_rps() {
     assert!(kinds.contains(&NodeType::Cache));
     assert!(kinds.contains(&NodeType::Monitoring));
     // Unrelated nodes keep their ids and positions.
-    let product = canvas.nodes.iter().find(|n| n.id == "product-service").unwrap();
+    let product = canvas
+        .nodes
+        .iter()
+        .find(|n| n.id == "product-service")
+        .unwrap();
     assert_eq!(product.position.map(|p| (p.x, p.y)), Some((320.0, 360.0)));
     let (_, files) = server.get(&format!("/api/runs/{run}/files")).await;
-    let paths: Vec<&str> = files["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    for expected in ["docker-compose.yml", "nginx.conf", "redis-cluster.conf", "monitoring/alerts.yml"] {
-        assert!(paths.iter().any(|p| p.ends_with(expected)), "{expected} missing in {paths:?}");
+    let paths: Vec<&str> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "docker-compose.yml",
+        "nginx.conf",
+        "redis-cluster.conf",
+        "monitoring/alerts.yml",
+    ] {
+        assert!(
+            paths.iter().any(|p| p.ends_with(expected)),
+            "{expected} missing in {paths:?}"
+        );
     }
 }
 
 /// Example 3: edit task_2 while it runs; only task_4, task_5 and task_8 regenerate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
-    let gate = GateAgents::new(Arc::new(BuiltinAgents::default()), &["task_2"]);
+    let gate = GateAgents::new(Arc::new(BuiltinAgents), &["task_2"]);
     let counting = CountingAgents::new(gate.clone());
     let server = start(Overrides {
         agents: Some(counting.clone() as Arc<dyn Agents>),
@@ -369,7 +427,10 @@ async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
     gate.entered("task_2", 1).await;
 
     let (status, impact) = server
-        .post(&format!("/api/runs/{run}/tasks/task_2/impact"), json!({"prompt": EXAMPLE_3_EDIT}))
+        .post(
+            &format!("/api/runs/{run}/tasks/task_2/impact"),
+            json!({"prompt": EXAMPLE_3_EDIT}),
+        )
         .await;
     assert_eq!(status, 200, "{impact}");
     let levels: HashMap<&str, &str> = impact["affectedTasks"]
@@ -403,7 +464,9 @@ async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
 
     // Nothing ran twice except the edited task; unaffected tasks ran exactly once.
     assert_eq!(counting.count("task_2"), 2);
-    for task in ["task_1", "task_3", "task_4", "task_5", "task_6", "task_7", "task_8"] {
+    for task in [
+        "task_1", "task_3", "task_4", "task_5", "task_6", "task_7", "task_8",
+    ] {
         assert_eq!(counting.count(task), 1, "{task}: {:?}", counting.counts());
     }
     // The final schema includes the recommendation tables.
@@ -417,7 +480,10 @@ async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
         .expect("schema file of task_2");
     let schema = server
         .http
-        .get(format!("{}/api/runs/{run}/files/{schema_path}", server.base))
+        .get(format!(
+            "{}/api/runs/{run}/files/{schema_path}",
+            server.base
+        ))
         .bearer_auth(&server.token)
         .send()
         .await
@@ -428,7 +494,12 @@ async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
     assert!(schema.to_lowercase().contains("recommendation"), "{schema}");
     let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
     assert_eq!(snapshot["modifications"].as_array().unwrap().len(), 1);
-    let task_2 = snapshot["plan"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "task_2").unwrap();
+    let task_2 = snapshot["plan"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "task_2")
+        .unwrap();
     assert_eq!(task_2["modificationCount"], 1);
     assert_eq!(task_2["prompt"], EXAMPLE_3_EDIT);
     assert_gap_free(&watch.seen);
@@ -436,7 +507,7 @@ async fn example_3_editing_a_running_step_regenerates_only_affected_tasks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_nothing() {
-    let gate = GateAgents::new(Arc::new(BuiltinAgents::default()), &["task_1"]);
+    let gate = GateAgents::new(Arc::new(BuiltinAgents), &["task_1"]);
     let server = start(Overrides {
         agents: Some(gate.clone() as Arc<dyn Agents>),
         ..Default::default()
@@ -445,13 +516,17 @@ async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_no
     let project = server.project(None).await;
     let (run, mut watch) = server.run(&project, EXAMPLE_1).await;
     gate.entered("task_1", 1).await;
-    let edit = |n: u32| format!("Design the e-commerce architecture, variant {n}, with an event bus");
+    let edit =
+        |n: u32| format!("Design the e-commerce architecture, variant {n}, with an event bus");
     let mut last_edit_seq = 0;
     for n in 1..=3u32 {
         // Inside the cooldown: refused with the time to wait.
         if n > 1 {
             let (status, body) = server
-                .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(n)}))
+                .post(
+                    &format!("/api/runs/{run}/tasks/task_1/impact"),
+                    json!({"prompt": edit(n)}),
+                )
                 .await;
             assert_eq!(status, 422, "{body}");
             assert_eq!(body["error"]["code"], "cooldown_active");
@@ -460,7 +535,10 @@ async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_no
             tokio::time::sleep(Duration::from_millis(350)).await;
         }
         let (status, impact) = server
-            .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(n)}))
+            .post(
+                &format!("/api/runs/{run}/tasks/task_1/impact"),
+                json!({"prompt": edit(n)}),
+            )
             .await;
         assert_eq!(status, 200, "{impact}");
         assert_eq!(impact["modificationsLeft"], 4 - n);
@@ -472,32 +550,62 @@ async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_no
             )
             .await;
         assert_eq!(status, 202);
-        last_edit_seq = watch.until_type(EventType::RegenerationStarted).await.seq.max(last_edit_seq);
-        watch.seen.retain(|e| e.kind != EventType::RegenerationStarted);
+        last_edit_seq = watch
+            .until_type(EventType::RegenerationStarted)
+            .await
+            .seq
+            .max(last_edit_seq);
+        watch
+            .seen
+            .retain(|e| e.kind != EventType::RegenerationStarted);
     }
     tokio::time::sleep(Duration::from_millis(350)).await;
     let (status, body) = server
-        .post(&format!("/api/runs/{run}/tasks/task_1/impact"), json!({"prompt": edit(4)}))
+        .post(
+            &format!("/api/runs/{run}/tasks/task_1/impact"),
+            json!({"prompt": edit(4)}),
+        )
         .await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["code"], "modification_limit");
     let (_, snapshot) = server.get(&format!("/api/runs/{run}")).await;
     assert_eq!(snapshot["modifications"].as_array().unwrap().len(), 3);
-    let task_1 = snapshot["plan"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "task_1").unwrap();
+    let task_1 = snapshot["plan"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "task_1")
+        .unwrap();
     assert_eq!(task_1["prompt"], edit(3));
     // Other rule violations.
-    for (prompt, task, code) in [("   ", "task_1", "invalid_prompt"), ("x", "task_99", "unknown_task")] {
+    for (prompt, task, code) in [
+        ("   ", "task_1", "invalid_prompt"),
+        ("x", "task_99", "unknown_task"),
+    ] {
         let (status, body) = server
-            .post(&format!("/api/runs/{run}/tasks/{task}/impact"), json!({"prompt": prompt}))
+            .post(
+                &format!("/api/runs/{run}/tasks/{task}/impact"),
+                json!({"prompt": prompt}),
+            )
             .await;
-        assert_eq!((status, body["error"]["code"].as_str()), (422, Some(code)), "{body}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some(code)),
+            "{body}"
+        );
     }
     gate.release("task_1");
     watch.until_type(EventType::ExecutionSummary).await;
     let (status, body) = server
-        .post(&format!("/api/runs/{run}/tasks/task_2/impact"), json!({"prompt": "anything new"}))
+        .post(
+            &format!("/api/runs/{run}/tasks/task_2/impact"),
+            json!({"prompt": "anything new"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("run_finished")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("run_finished"))
+    );
 }
 
 /// A planner that answers with a fixed (broken) plan.
@@ -506,9 +614,17 @@ struct FixedPlanner(Vec<Task>);
 #[async_trait]
 impl Planner for FixedPlanner {
     async fn analyse(&self, prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, PlannerError> {
-        youmeyou::server::orchestrator::planning::BuiltinPlanner.analyse(prompt, canvas).await
+        youmeyou::server::orchestrator::planning::BuiltinPlanner
+            .analyse(prompt, canvas)
+            .await
     }
-    async fn plan(&self, _: &IntentAnalysis, _: &CanvasContext, _: &str, _: f64) -> Result<PlanChoice, PlannerError> {
+    async fn plan(
+        &self,
+        _: &IntentAnalysis,
+        _: &CanvasContext,
+        _: &str,
+        _: f64,
+    ) -> Result<PlanChoice, PlannerError> {
         Ok(PlanChoice {
             tasks: self.0.clone(),
             path: PlanPath::Dynamic,

@@ -20,7 +20,13 @@ fn free_port() -> u16 {
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_youmeyou"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--log", "warn"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--log",
+            "warn",
+        ])
         .arg("--data-dir")
         .arg(dir)
         .env("YOUMEYOU_PACE", "0.05")
@@ -45,9 +51,17 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
 }
 
 /// Long-polls the run's events after `after`, holding up to 10 s for new ones.
-async fn events_after(http: &reqwest::Client, base: &str, token: &str, run: &str, after: u64) -> Vec<Value> {
+async fn events_after(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    run: &str,
+    after: u64,
+) -> Vec<Value> {
     let r = http
-        .get(format!("{base}/api/runs/{run}/events?after={after}&wait=10"))
+        .get(format!(
+            "{base}/api/runs/{run}/events?after={after}&wait=10"
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -67,8 +81,24 @@ async fn a_run_survives_sigkill_without_re_executing_completed_tasks_or_losing_e
     wait_ready(&http, &base).await;
 
     let creds = json!({"email": "crash@example.com", "password": "correct horse battery"});
-    assert_eq!(http.post(format!("{base}/api/auth/register")).json(&creds).send().await.unwrap().status(), 201);
-    let login: Value = http.post(format!("{base}/api/auth/login")).json(&creds).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        http.post(format!("{base}/api/auth/register"))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let login: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = login["token"].as_str().unwrap().to_string();
     let project: Value = http
         .post(format!("{base}/api/projects"))
@@ -98,11 +128,17 @@ async fn a_run_survives_sigkill_without_re_executing_completed_tasks_or_losing_e
     loop {
         let after = before.last().map_or(0, |e| e["seq"].as_u64().unwrap());
         before.extend(events_after(&http, &base, &token, &run, after).await);
-        let completed = before.iter().filter(|e| e["type"] == "taskCompleted").count();
+        let completed = before
+            .iter()
+            .filter(|e| e["type"] == "taskCompleted")
+            .count();
         if completed >= 2 {
             break;
         }
-        assert!(!before.iter().any(|e| e["type"] == "executionSummary"), "the run finished before the kill");
+        assert!(
+            !before.iter().any(|e| e["type"] == "executionSummary"),
+            "the run finished before the kill"
+        );
     }
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
@@ -139,10 +175,18 @@ async fn a_run_survives_sigkill_without_re_executing_completed_tasks_or_losing_e
     // Completed tasks were started exactly once over the whole log.
     let mut starts: HashMap<String, usize> = HashMap::new();
     for e in all.iter().filter(|e| e["type"] == "taskStarted") {
-        *starts.entry(e["data"]["taskId"].as_str().unwrap().to_string()).or_default() += 1;
+        *starts
+            .entry(e["data"]["taskId"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     for task in &completed_before {
-        assert_eq!(starts.get(task), Some(&1), "{task} was executed again after the restart");
+        assert_eq!(
+            starts.get(task),
+            Some(&1),
+            "{task} was executed again after the restart"
+        );
     }
-    assert!(all.iter().any(|e| e["type"] == "executionStarted" && e["data"]["resumed"] == true));
+    assert!(all
+        .iter()
+        .any(|e| e["type"] == "executionStarted" && e["data"]["resumed"] == true));
 }

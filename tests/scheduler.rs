@@ -118,7 +118,12 @@ impl Harness {
 
     fn driver(&self, tasks: &[Task], agents: Arc<dyn Agents>, settings: Settings) -> Driver {
         let store: Arc<dyn Store> = self.store.clone();
-        let emitter = Arc::new(Emitter::new(&self.run_id, "p", store.clone(), Arc::new(InProcessBus::new())));
+        let emitter = Arc::new(Emitter::new(
+            &self.run_id,
+            "p",
+            store.clone(),
+            Arc::new(InProcessBus::new()),
+        ));
         let intent = analyse_intent("Build a shop with auth and cart", &Canvas::default()).unwrap();
         let context = extract_context(&Canvas::default(), &intent);
         Driver::new(
@@ -130,7 +135,11 @@ impl Harness {
             Arc::new(MemoryCanvas),
             Arc::new(intent),
             Arc::new(context),
-            tasks.iter().cloned().map(|t| TaskState::new(t, None, 0, None)).collect(),
+            tasks
+                .iter()
+                .cloned()
+                .map(|t| TaskState::new(t, None, 0, None))
+                .collect(),
         )
         .unwrap()
     }
@@ -146,7 +155,10 @@ impl Harness {
     }
 
     async fn events(&self) -> Vec<youmeyou_core::model::Event> {
-        self.store.events_after(&self.run_id, 0, 10_000).await.unwrap()
+        self.store
+            .events_after(&self.run_id, 0, 10_000)
+            .await
+            .unwrap()
     }
 }
 
@@ -159,14 +171,24 @@ fn fast() -> Settings {
 
 #[tokio::test]
 async fn a_failure_fails_its_dependents_while_independent_branches_finish() {
-    let tasks = [task("a", &[]), task("b", &["a"]), task("c", &["b"]), task("x", &[]), task("y", &["x"])];
+    let tasks = [
+        task("a", &[]),
+        task("b", &["a"]),
+        task("c", &["b"]),
+        task("x", &[]),
+        task("y", &["x"]),
+    ];
     let h = Harness::new(&tasks).await;
     let agents = Arc::new(Scripted {
         fatal: vec!["a"],
         ..Default::default()
     });
     let (_tx, mut rx) = mpsc::channel(1);
-    let outcome = h.driver(&tasks, agents, fast()).execute(&mut rx).await.unwrap();
+    let outcome = h
+        .driver(&tasks, agents, fast())
+        .execute(&mut rx)
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Failed);
     let s = h.statuses().await;
     assert_eq!(s["a"], TaskStatus::Failed);
@@ -196,7 +218,11 @@ async fn retryable_failures_are_retried_with_backoff_then_succeed() {
         ..Default::default()
     });
     let (_tx, mut rx) = mpsc::channel(1);
-    let outcome = h.driver(&tasks, agents.clone(), fast()).execute(&mut rx).await.unwrap();
+    let outcome = h
+        .driver(&tasks, agents.clone(), fast())
+        .execute(&mut rx)
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Completed);
     assert_eq!(agents.attempts.lock().unwrap()["a"], 3);
     let retries = h
@@ -221,7 +247,11 @@ async fn retries_stop_at_the_limit() {
         task_retries: 1,
         ..fast()
     };
-    let outcome = h.driver(&tasks, agents.clone(), settings).execute(&mut rx).await.unwrap();
+    let outcome = h
+        .driver(&tasks, agents.clone(), settings)
+        .execute(&mut rx)
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Failed);
     assert_eq!(agents.attempts.lock().unwrap()["a"], 2);
 }
@@ -240,7 +270,11 @@ async fn an_attempt_that_hangs_times_out() {
         task_retries: 0,
         ..fast()
     };
-    let outcome = h.driver(&tasks, agents, settings).execute(&mut rx).await.unwrap();
+    let outcome = h
+        .driver(&tasks, agents, settings)
+        .execute(&mut rx)
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Failed);
     let failed = h
         .events()
@@ -255,7 +289,12 @@ async fn an_attempt_that_hangs_times_out() {
 #[tokio::test]
 async fn a_slow_task_never_delays_an_unrelated_branch() {
     // "slow" is held at its gate for the whole test; the chain b → c → d must finish anyway.
-    let tasks = [task("slow", &[]), task("b", &[]), task("c", &["b"]), task("d", &["c"])];
+    let tasks = [
+        task("slow", &[]),
+        task("b", &[]),
+        task("c", &["b"]),
+        task("d", &["c"]),
+    ];
     let h = Harness::new(&tasks).await;
     let gate = GateAgents::new(Arc::new(TrivialAgents), &["slow", "d"]);
     let mut driver = h.driver(&tasks, gate.clone(), fast());
@@ -287,13 +326,21 @@ async fn the_concurrency_limit_holds_and_cancellation_stops_running_tasks() {
     let run = tokio::spawn(async move { driver.execute(&mut rx).await });
     gate.entered("t0", 1).await;
     gate.entered("t1", 1).await;
-    let running = h.statuses().await.values().filter(|s| **s == TaskStatus::Running).count();
+    let running = h
+        .statuses()
+        .await
+        .values()
+        .filter(|s| **s == TaskStatus::Running)
+        .count();
     assert_eq!(running, 2, "only two tasks may run at once");
     // Releasing one lets exactly one more start.
     gate.release("t0");
     gate.entered("t2", 1).await;
     let statuses = h.statuses().await;
-    let running = statuses.values().filter(|s| **s == TaskStatus::Running).count();
+    let running = statuses
+        .values()
+        .filter(|s| **s == TaskStatus::Running)
+        .count();
     assert!(running <= 2, "the limit was exceeded: {statuses:?}");
     assert_eq!(statuses["t0"], TaskStatus::Completed, "{statuses:?}");
     assert_eq!(statuses["t2"], TaskStatus::Running, "{statuses:?}");

@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn encodings_are_negotiated_in_preference_order() {
         let css = find("/pkg/youmeyou.css").expect("embedded");
-        assert_eq!(choose(css, &headers("gzip, deflate, br")).0, Encoding::Brotli);
+        assert_eq!(
+            choose(css, &headers("gzip, deflate, br")).0,
+            Encoding::Brotli
+        );
         assert_eq!(choose(css, &headers("gzip")).0, Encoding::Gzip);
         assert_eq!(choose(css, &headers("br;q=0, gzip")).0, Encoding::Gzip);
         assert_eq!(choose(css, &headers("")).0, Encoding::Identity);

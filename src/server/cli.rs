@@ -31,7 +31,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
-            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = err.print();
                 return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                     ExitCode::from(2)
@@ -69,7 +74,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     crate::server::telemetry::init(&config.log, config.log_format);
     tracing::debug!(?config, "configuration");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -79,7 +87,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
-            .map_err(|e| anyhow::anyhow!("invalid value for --addr (YOUMEYOU_ADDR): cannot listen on {}: {e}", config.addr))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid value for --addr (YOUMEYOU_ADDR): cannot listen on {}: {e}",
+                    config.addr
+                )
+            })?;
         crate::server::run(config, listener, crate::server::shutdown::signal()).await
     });
     match result {

@@ -2,9 +2,9 @@
 //! environment variable (names fixed by the contract); `ServeConfig::from_args` checks them all
 //! and names the flag of the first bad one.
 
-use crate::server::secrets::Secret;
 use crate::server::limits::{LimitArgs, LimitsConfig};
 use crate::server::orchestrator::settings::{OrchestratorArgs, Settings};
+use crate::server::secrets::Secret;
 use crate::server::security::config::{SecurityArgs, SecurityConfig};
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -22,10 +22,20 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Listen address (host:port).
-    #[arg(long, env = "YOUMEYOU_ADDR", default_value = "127.0.0.1:3000", value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_ADDR",
+        default_value = "127.0.0.1:3000",
+        value_name = "HOST:PORT"
+    )]
     pub addr: String,
     /// Data directory: the SQLite database and generated secrets live here.
-    #[arg(long, env = "YOUMEYOU_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
     /// Database URL (`sqlite://…`); overrides the data directory's database.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
@@ -34,18 +44,34 @@ pub struct ServeArgs {
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Log filter, e.g. `info` or `youmeyou=debug,tower_http=info`.
-    #[arg(long = "log", env = "YOUMEYOU_LOG", default_value = "info", value_name = "FILTER")]
+    #[arg(
+        long = "log",
+        env = "YOUMEYOU_LOG",
+        default_value = "info",
+        value_name = "FILTER"
+    )]
     pub log: String,
     /// Log line format.
     #[arg(long, env = "YOUMEYOU_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Signing secret for sessions and build tokens (≥ 32 characters). Generated and kept in the
     /// data directory when not given.
-    #[arg(long, env = "YOUMEYOU_JWT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "YOUMEYOU_JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
     /// Time scale of the built-in engine: a task lasts estimatedTime × PACE seconds (0 = as fast
     /// as possible).
-    #[arg(long, env = "YOUMEYOU_PACE", default_value = "0", value_name = "FACTOR", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "YOUMEYOU_PACE",
+        default_value = "0",
+        value_name = "FACTOR",
+        allow_hyphen_values = true
+    )]
     pub pace: String,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -195,7 +221,9 @@ impl ServeConfig {
             redis_url: None,
             log: "warn".into(),
             log_format: LogFormat::Text,
-            jwt_secret: Some(Secret::new(b"test-secret-test-secret-test-secret!".to_vec())),
+            jwt_secret: Some(Secret::new(
+                b"test-secret-test-secret-test-secret!".to_vec(),
+            )),
             pace: 0.0,
             // Tests send many requests from 127.0.0.1; suites about limits set their own.
             limits: LimitsConfig::relaxed(),
@@ -229,7 +257,9 @@ mod tests {
         let c = parse(&[]).expect("defaults are valid");
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.pace, 0.0);
-        assert!(matches!(c.database, DatabaseTarget::Sqlite { ref url } if url.ends_with("youmeyou.db")));
+        assert!(
+            matches!(c.database, DatabaseTarget::Sqlite { ref url } if url.ends_with("youmeyou.db"))
+        );
     }
 
     #[test]

@@ -90,7 +90,13 @@ impl ApiError {
             Self::RateLimited { .. } | Self::Unavailable(_) | Self::Internal(_)
         ) || matches!(
             self,
-            Self::Rule { retry_after: Some(_), .. } | Self::Coded { retry_after: Some(_), .. }
+            Self::Rule {
+                retry_after: Some(_),
+                ..
+            } | Self::Coded {
+                retry_after: Some(_),
+                ..
+            }
         )
     }
 
@@ -128,7 +134,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         if let (Some(secs), true) = (retry_after, status == StatusCode::TOO_MANY_REQUESTS) {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         response
@@ -164,7 +172,8 @@ mod tests {
 
     #[tokio::test]
     async fn internal_details_are_not_sent() {
-        let response = ApiError::Internal(anyhow::anyhow!("disk /secret/path full")).into_response();
+        let response =
+            ApiError::Internal(anyhow::anyhow!("disk /secret/path full")).into_response();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await
             .expect("body");

@@ -38,7 +38,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = AppState::open(config).await?;
-    let resumed = state.orchestrator.resume_unfinished().await.map_err(|e| anyhow::anyhow!("cannot resume runs: {e}"))?;
+    let resumed = state
+        .orchestrator
+        .resume_unfinished()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot resume runs: {e}"))?;
     if resumed > 0 {
         tracing::info!(resumed, "resumed unfinished runs");
     }
@@ -58,7 +62,7 @@ pub async fn run(
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await?;
+    .await?;
     state.close().await;
     tracing::info!("stopped");
     Ok(())

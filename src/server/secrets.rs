@@ -33,13 +33,19 @@ pub fn load_or_create_jwt_secret(data_dir: &Path) -> std::io::Result<Secret> {
             let bytes = hex::decode(text.trim()).map_err(|e| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!("{} is not hex ({e}); delete it to generate a new secret", path.display()),
+                    format!(
+                        "{} is not hex ({e}); delete it to generate a new secret",
+                        path.display()
+                    ),
                 )
             })?;
             if bytes.len() < 32 {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!("{} holds fewer than 32 bytes; delete it to generate a new secret", path.display()),
+                    format!(
+                        "{} holds fewer than 32 bytes; delete it to generate a new secret",
+                        path.display()
+                    ),
                 ));
             }
             Ok(Secret(bytes))

@@ -3,8 +3,8 @@
 
 use crate::server::auth::passwords::Passwords;
 use crate::server::auth::tokens::KeyRing;
-use crate::server::limits::{MemoryLimiter, Quotas};
 use crate::server::config::{DatabaseTarget, ServeConfig};
+use crate::server::limits::{MemoryLimiter, Quotas};
 use crate::server::llm::{LlmAgents, LlmPlanner, LlmRuntime};
 use crate::server::metrics::Metrics;
 use crate::server::orchestrator::agents::Agents;
@@ -57,7 +57,10 @@ impl AppState {
     /// `open` with test doubles in place of the built-in planner or agents.
     pub async fn open_with(config: ServeConfig, overrides: Overrides) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!("cannot create data directory {}: {e}", config.data_dir.display())
+            anyhow::anyhow!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
         })?;
         let jwt_secret = match &config.jwt_secret {
             Some(s) => s.clone(),

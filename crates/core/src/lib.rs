@@ -3,12 +3,12 @@
 //! built-in rules-and-templates engine. No clock, no randomness, no network, no database: the
 //! server and the WASM client both compile it, and its tests run in milliseconds.
 
+pub mod canvas;
+pub mod capacity;
+pub mod dag;
+pub mod domains;
+pub mod engine;
+pub mod impact;
 pub mod model;
 pub mod plan;
-pub mod dag;
-pub mod impact;
-pub mod canvas;
-pub mod domains;
-pub mod capacity;
-pub mod engine;
 pub mod transport;

@@ -39,7 +39,8 @@ impl Agents for BuiltinAgents {
         let steps = progress::progress_steps(&job.task);
         let iterations = progress::iterations(&job.task);
         let beats = steps.len() + iterations.len() * 2 + 1;
-        let total = Duration::from_secs_f64((f64::from(job.task.estimated_time) * job.pace).max(0.0));
+        let total =
+            Duration::from_secs_f64((f64::from(job.task.estimated_time) * job.pace).max(0.0));
         let pause = total / beats as u32;
         let mut done = 0usize;
         for step in &steps {

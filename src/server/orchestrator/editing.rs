@@ -76,7 +76,12 @@ struct Checked {
 }
 
 impl Orchestrator {
-    async fn check_edit(&self, run: &RunRef, task_id: &str, prompt: &str) -> Result<Checked, ApiError> {
+    async fn check_edit(
+        &self,
+        run: &RunRef,
+        task_id: &str,
+        prompt: &str,
+    ) -> Result<Checked, ApiError> {
         let status = run.status.as_str();
         if matches!(status, "completed" | "failed" | "cancelled") || !self.is_active(&run.id) {
             return Err(rule(
@@ -86,46 +91,74 @@ impl Orchestrator {
         }
         let prompt = prompt.trim();
         if prompt.is_empty() {
-            return Err(rule("invalid_prompt", "The step's new prompt is empty; describe what the step should do."));
+            return Err(rule(
+                "invalid_prompt",
+                "The step's new prompt is empty; describe what the step should do.",
+            ));
         }
         if prompt.chars().count() > MAX_EDIT_PROMPT_CHARS {
             return Err(rule(
                 "invalid_prompt",
-                format!("The prompt is longer than {MAX_EDIT_PROMPT_CHARS} characters; shorten it."),
+                format!(
+                    "The prompt is longer than {MAX_EDIT_PROMPT_CHARS} characters; shorten it."
+                ),
             ));
         }
         let records = self.store.load_tasks(&run.id).await?;
         if records.is_empty() {
-            return Err(rule("unknown_task", "The run has no plan yet; wait for planGenerated, then edit a step."));
+            return Err(rule(
+                "unknown_task",
+                "The run has no plan yet; wait for planGenerated, then edit a step.",
+            ));
         }
         let Some(index) = records.iter().position(|r| r.task.id == task_id) else {
-            return Err(rule("unknown_task", format!("The run has no task \"{task_id}\".")));
+            return Err(rule(
+                "unknown_task",
+                format!("The run has no task \"{task_id}\"."),
+            ));
         };
         let task = &records[index].task;
         if task.status == TaskStatus::Failed || task.status == TaskStatus::Cancelled {
-            return Err(rule("run_finished", "This step has already failed; start a new run to change it."));
+            return Err(rule(
+                "run_finished",
+                "This step has already failed; start a new run to change it.",
+            ));
         }
         let max = self.settings.max_modifications;
         if task.modification_count >= max {
             return Err(rule(
                 "modification_limit",
-                format!("\"{}\" has been edited {max} times already, the most a step allows.", task.name),
+                format!(
+                    "\"{}\" has been edited {max} times already, the most a step allows.",
+                    task.name
+                ),
             ));
         }
         if prompt == task.prompt.trim() {
-            return Err(rule("invalid_prompt", "The new prompt is the same as the current one; change it first."));
+            return Err(rule(
+                "invalid_prompt",
+                "The new prompt is the same as the current one; change it first.",
+            ));
         }
         let modifications = self.store.list_modifications(&run.id).await?;
-        if let Some(last) = modifications.iter().filter(|m| m.task_id == task_id).map(|m| m.timestamp.as_str()).max() {
+        if let Some(last) = modifications
+            .iter()
+            .filter(|m| m.task_id == task_id)
+            .map(|m| m.timestamp.as_str())
+            .max()
+        {
             if let Ok(last) = chrono::DateTime::parse_from_rfc3339(last) {
                 let since = chrono::Utc::now() - last.with_timezone(&chrono::Utc);
-                let cooldown = chrono::Duration::from_std(self.settings.edit_cooldown).unwrap_or_default();
+                let cooldown =
+                    chrono::Duration::from_std(self.settings.edit_cooldown).unwrap_or_default();
                 if since < cooldown {
                     let wait = (cooldown - since).num_milliseconds().max(0) as u64;
                     let secs = wait.div_ceil(1000).max(1);
                     return Err(ApiError::Rule {
                         code: "cooldown_active",
-                        message: format!("This step was just edited; wait {secs} s before editing it again."),
+                        message: format!(
+                            "This step was just edited; wait {secs} s before editing it again."
+                        ),
                         retry_after: Some(secs),
                     });
                 }
@@ -139,7 +172,9 @@ impl Orchestrator {
         let context = record
             .as_ref()
             .and_then(|r| r.context.clone())
-            .and_then(|c| serde_json::from_value::<youmeyou_core::engine::context::CanvasContext>(c).ok());
+            .and_then(|c| {
+                serde_json::from_value::<youmeyou_core::engine::context::CanvasContext>(c).ok()
+            });
         let homes = match (intent, context) {
             (Some(i), Some(c)) => youmeyou_core::engine::home_map(&i, &c),
             _ => youmeyou_core::domains::HomeMap::default(),
@@ -164,10 +199,17 @@ impl Orchestrator {
             .iter()
             .filter(|t| t.status == TaskStatus::Running)
             .filter_map(|t| {
-                let started = chrono::DateTime::parse_from_rfc3339(t.started_at.as_deref()?).ok()?;
-                let secs = (now - started.with_timezone(&chrono::Utc)).num_seconds().max(0);
+                let started =
+                    chrono::DateTime::parse_from_rfc3339(t.started_at.as_deref()?).ok()?;
+                let secs = (now - started.with_timezone(&chrono::Utc))
+                    .num_seconds()
+                    .max(0);
                 // Wall seconds under pacing are estimated seconds × pace.
-                let scaled = if self.settings.pace > 0.0 { secs as f64 / self.settings.pace } else { 0.0 };
+                let scaled = if self.settings.pace > 0.0 {
+                    secs as f64 / self.settings.pace
+                } else {
+                    0.0
+                };
                 Some((t.id.clone(), scaled.round() as u32))
             })
             .collect();
@@ -183,16 +225,27 @@ impl Orchestrator {
     }
 
     /// `POST /api/runs/{id}/tasks/{taskId}/impact`: validation + impact analysis + confirm token.
-    pub async fn impact(&self, run: &RunRef, task_id: &str, prompt: &str) -> Result<Value, ApiError> {
-        let lock = self
-            .edit_lock_of(&run.id)
-            .ok_or_else(|| rule("run_finished", "The run has finished; start a new run instead."))?;
+    pub async fn impact(
+        &self,
+        run: &RunRef,
+        task_id: &str,
+        prompt: &str,
+    ) -> Result<Value, ApiError> {
+        let lock = self.edit_lock_of(&run.id).ok_or_else(|| {
+            rule(
+                "run_finished",
+                "The run has finished; start a new run instead.",
+            )
+        })?;
         let _guard = lock.lock().await;
         let checked = self.check_edit(run, task_id, prompt).await?;
         let report = self.analyse_impact(&checked, prompt)?;
         if let Some(emitter) = self.emitter_of(&run.id) {
             emitter
-                .emit(EventType::ModificationValidated, json!({"taskId": task_id, "modificationsLeft": report.modifications_left}))
+                .emit(
+                    EventType::ModificationValidated,
+                    json!({"taskId": task_id, "modificationsLeft": report.modifications_left}),
+                )
                 .await?;
             emitter
                 .emit(
@@ -223,30 +276,51 @@ impl Orchestrator {
         let mut body = serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.into()))?;
         if let Value::Object(map) = &mut body {
             map.insert("confirmToken".into(), json!(token));
-            map.insert("cooldownSeconds".into(), json!(self.settings.edit_cooldown.as_secs()));
-            map.insert("maxModifications".into(), json!(self.settings.max_modifications));
+            map.insert(
+                "cooldownSeconds".into(),
+                json!(self.settings.edit_cooldown.as_secs()),
+            );
+            map.insert(
+                "maxModifications".into(),
+                json!(self.settings.max_modifications),
+            );
         }
         Ok(body)
     }
 
     /// `POST /api/runs/{id}/tasks/{taskId}/modifications`: applies a confirmed edit.
-    pub async fn modify(&self, run: &RunRef, task_id: &str, prompt: &str, confirm_token: &str) -> Result<Modification, ApiError> {
-        let lock = self
-            .edit_lock_of(&run.id)
-            .ok_or_else(|| rule("run_finished", "The run has finished; start a new run instead."))?;
+    pub async fn modify(
+        &self,
+        run: &RunRef,
+        task_id: &str,
+        prompt: &str,
+        confirm_token: &str,
+    ) -> Result<Modification, ApiError> {
+        let lock = self.edit_lock_of(&run.id).ok_or_else(|| {
+            rule(
+                "run_finished",
+                "The run has finished; start a new run instead.",
+            )
+        })?;
         let _guard = lock.lock().await;
         let checked = self.check_edit(run, task_id, prompt).await?;
         let pending = self.confirmations.take(confirm_token).ok_or_else(|| {
-            rule("invalid_confirm_token", "The confirmation has expired or was already used; analyse the impact again.")
+            rule(
+                "invalid_confirm_token",
+                "The confirmation has expired or was already used; analyse the impact again.",
+            )
         })?;
-        if pending.run_id != run.id || pending.task_id != task_id || pending.prompt != prompt.trim() {
+        if pending.run_id != run.id || pending.task_id != task_id || pending.prompt != prompt.trim()
+        {
             return Err(rule(
                 "invalid_confirm_token",
                 "The confirmation was given for another step or prompt; analyse the impact of this edit again.",
             ));
         }
         // The plan may have moved on since the analysis: recompute against the current state.
-        let report = self.analyse_impact(&checked, prompt).unwrap_or(pending.report);
+        let report = self
+            .analyse_impact(&checked, prompt)
+            .unwrap_or(pending.report);
         let task = &checked.plan.tasks[checked.index];
         let modification = Modification {
             id: uuid::Uuid::new_v4().simple().to_string(),
@@ -269,7 +343,10 @@ impl Orchestrator {
         match tokio::time::timeout(Duration::from_secs(30), answer).await {
             Ok(Ok(Ok(()))) => Ok(modification),
             Ok(Ok(Err(message))) => Err(rule("run_finished", message)),
-            _ => Err(rule("run_finished", "The run ended before the edit could be applied.")),
+            _ => Err(rule(
+                "run_finished",
+                "The run ended before the edit could be applied.",
+            )),
         }
     }
 }

@@ -23,7 +23,12 @@ pub fn now_iso() -> String {
 }
 
 impl Emitter {
-    pub fn new(run_id: &str, project_id: &str, store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Self {
+    pub fn new(
+        run_id: &str,
+        project_id: &str,
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+    ) -> Self {
         Self {
             run_id: run_id.to_string(),
             project_id: project_id.to_string(),
@@ -39,7 +44,9 @@ impl Emitter {
 
     pub async fn emit(&self, kind: EventType, data: Value) -> Result<Event, StoreError> {
         let mut events = self.emit_all(vec![NewEvent::new(kind, data)]).await?;
-        events.pop().ok_or(StoreError::Corrupt("append returned no event".into()))
+        events
+            .pop()
+            .ok_or(StoreError::Corrupt("append returned no event".into()))
     }
 
     /// Several events in one transaction (one durable write), published in order.

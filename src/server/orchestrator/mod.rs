@@ -113,7 +113,8 @@ impl Orchestrator {
         let this = self.clone();
         let run_id = run_id.to_string();
         self.tracker.spawn(async move {
-            let result = pipeline::drive(this.clone(), &run_id, emitter, control_rx, priority).await;
+            let result =
+                pipeline::drive(this.clone(), &run_id, emitter, control_rx, priority).await;
             drop(hold);
             if let Err(error) = result {
                 tracing::error!(run = %run_id, %error, "run stopped on an internal error");

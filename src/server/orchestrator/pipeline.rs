@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use youmeyou_core::dag::Dag;
 use youmeyou_core::engine::context::CanvasContext;
 use youmeyou_core::model::{
-    Canvas, CanvasChanges, CodeGeneration, EventType, ExecutionSummary, IntentAnalysis,
-    NodeType, Plan, PlanPath, RunStatus, TaskStatus,
+    Canvas, CanvasChanges, CodeGeneration, EventType, ExecutionSummary, IntentAnalysis, NodeType,
+    Plan, PlanPath, RunStatus, TaskStatus,
 };
 use youmeyou_core::plan;
 
@@ -85,7 +85,13 @@ pub async fn drive(
     });
     if run.started_at.is_none() {
         orch.store
-            .set_run_status(run_id, status_name(RunStatus::Analyzing), Some(&now_iso()), None, None)
+            .set_run_status(
+                run_id,
+                status_name(RunStatus::Analyzing),
+                Some(&now_iso()),
+                None,
+                None,
+            )
             .await?;
     }
 
@@ -124,7 +130,11 @@ pub async fn drive(
             }
             emitter.emit(EventType::ContextExtracted, data).await?;
             orch.store
-                .set_run_analysis(run_id, &serde_json::to_value(&intent)?, &serde_json::to_value(&context)?)
+                .set_run_analysis(
+                    run_id,
+                    &serde_json::to_value(&intent)?,
+                    &serde_json::to_value(&context)?,
+                )
                 .await?;
             (intent, context)
         }
@@ -138,21 +148,41 @@ pub async fn drive(
             .await?;
         let choice = match orch
             .planner
-            .plan_in(&scope, &intent, &context, &run.prompt, orch.settings.complexity_threshold)
+            .plan_in(
+                &scope,
+                &intent,
+                &context,
+                &run.prompt,
+                orch.settings.complexity_threshold,
+            )
             .await
         {
             Ok(c) => c,
             Err(e) => {
-                return fail_run(&orch, &emitter, run_id, &e.code, &e.message,
-                    "Try again, or simplify the request.").await;
+                return fail_run(
+                    &orch,
+                    &emitter,
+                    run_id,
+                    &e.code,
+                    &e.message,
+                    "Try again, or simplify the request.",
+                )
+                .await;
             }
         };
         let plan = Plan {
             tasks: choice.tasks.clone(),
         };
         if let Err(e) = plan::validate(&plan) {
-            return fail_run(&orch, &emitter, run_id, e.code(), &e.to_string(),
-                "The plan could not be used; try again or rephrase the request.").await;
+            return fail_run(
+                &orch,
+                &emitter,
+                run_id,
+                e.code(),
+                &e.to_string(),
+                "The plan could not be used; try again or rephrase the request.",
+            )
+            .await;
         }
         let path = match choice.path {
             PlanPath::Static => "static",
@@ -320,7 +350,9 @@ async fn fail_run(
         next_steps: vec![action.to_string()],
         ..Default::default()
     };
-    orch.store.set_summary(run_id, &serde_json::to_value(&summary)?).await?;
+    orch.store
+        .set_summary(run_id, &serde_json::to_value(&summary)?)
+        .await?;
     orch.store
         .set_run_status(run_id, "failed", None, Some(&now_iso()), Some(message))
         .await?;
@@ -334,7 +366,10 @@ async fn fail_run(
 fn estimated_cost(tasks: &[youmeyou_core::model::Task]) -> f64 {
     let model = youmeyou_core::impact::CostModel::default();
     let seconds: f64 = tasks.iter().map(|t| f64::from(t.estimated_time)).sum();
-    ((seconds * model.usd_per_task_second + tasks.len() as f64 * model.usd_per_regenerated_task) * 100.0).round() / 100.0
+    ((seconds * model.usd_per_task_second + tasks.len() as f64 * model.usd_per_regenerated_task)
+        * 100.0)
+        .round()
+        / 100.0
 }
 
 async fn finish(
@@ -364,7 +399,10 @@ async fn finish(
             }
         }
         emitter
-            .emit(EventType::RunCancelled, json!({"reason": "cancelled by the user"}))
+            .emit(
+                EventType::RunCancelled,
+                json!({"reason": "cancelled by the user"}),
+            )
             .await?;
     }
     let run = orch.store.get_run(run_id).await?;
@@ -429,7 +467,11 @@ fn summarise(
     let total_ms = run
         .and_then(|r| r.started_at.as_deref())
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|start| (chrono::Utc::now() - start.with_timezone(&chrono::Utc)).num_milliseconds().max(0) as u64)
+        .map(|start| {
+            (chrono::Utc::now() - start.with_timezone(&chrono::Utc))
+                .num_milliseconds()
+                .max(0) as u64
+        })
         .unwrap_or(0);
     let completed = driver
         .tasks()

@@ -88,7 +88,8 @@ pub trait Planner: Send + Sync + 'static {
         prompt: &str,
         complexity_threshold: f64,
     ) -> Result<PlanChoice, PlannerError> {
-        self.plan(intent, context, prompt, complexity_threshold).await
+        self.plan(intent, context, prompt, complexity_threshold)
+            .await
     }
 }
 

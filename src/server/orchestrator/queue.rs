@@ -89,7 +89,9 @@ impl RunQueue {
         let mut state = self.lock();
         if state.running < state.limit && state.waiting.is_empty() {
             state.running += 1;
-            return Admission::Now(Slot { queue: self.clone() });
+            return Admission::Now(Slot {
+                queue: self.clone(),
+            });
         }
         let (grant, granted) = oneshot::channel();
         let (position, position_rx) = watch::channel(Position {

@@ -66,7 +66,12 @@ pub struct TaskState {
 }
 
 impl TaskState {
-    pub fn new(task: Task, output: Option<TaskOutput>, attempts: u32, error: Option<String>) -> Self {
+    pub fn new(
+        task: Task,
+        output: Option<TaskOutput>,
+        attempts: u32,
+        error: Option<String>,
+    ) -> Self {
         Self {
             task,
             output: output.map(Arc::new),
@@ -137,7 +142,12 @@ impl Driver {
         let edited = tasks.iter().any(|t| t.task.modification_count > 0);
         let mut rank = vec![0u64; dag.len()];
         for &i in dag.topological_order().iter().rev() {
-            let tail = dag.dependents(i).iter().map(|&d| rank[d]).max().unwrap_or(0);
+            let tail = dag
+                .dependents(i)
+                .iter()
+                .map(|&d| rank[d])
+                .max()
+                .unwrap_or(0);
             rank[i] = dag.duration(i) + tail;
         }
         Ok(Self {
@@ -166,7 +176,10 @@ impl Driver {
     }
 
     /// Runs until every task is completed or failed, or the run is cancelled or suspended.
-    pub async fn execute(&mut self, control: &mut mpsc::Receiver<Control>) -> Result<Outcome, StoreError> {
+    pub async fn execute(
+        &mut self,
+        control: &mut mpsc::Receiver<Control>,
+    ) -> Result<Outcome, StoreError> {
         // Tasks that were running when the process died start again from scratch.
         for i in 0..self.tasks.len() {
             if self.tasks[i].task.status == TaskStatus::Running {
@@ -178,7 +191,10 @@ impl Driver {
         loop {
             let started = self.dispatch().await?;
             if first_round && !started.is_empty() {
-                let names: Vec<&str> = started.iter().map(|&i| self.tasks[i].task.id.as_str()).collect();
+                let names: Vec<&str> = started
+                    .iter()
+                    .map(|&i| self.tasks[i].task.id.as_str())
+                    .collect();
                 self.emitter
                     .emit(EventType::TasksStarted, json!({"taskIds": names}))
                     .await?;
@@ -290,7 +306,9 @@ impl Driver {
         if free == 0 {
             return Ok(Vec::new());
         }
-        let mut ready: Vec<usize> = (0..self.tasks.len()).filter(|&i| self.is_ready(i)).collect();
+        let mut ready: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| self.is_ready(i))
+            .collect();
         if ready.len() > free {
             ready.sort_by(|&a, &b| self.rank[b].cmp(&self.rank[a]).then(a.cmp(&b)));
             ready.truncate(free);
@@ -319,7 +337,11 @@ impl Driver {
         out
     }
 
-    async fn start(&mut self, index: usize, delay: Option<std::time::Duration>) -> Result<(), StoreError> {
+    async fn start(
+        &mut self,
+        index: usize,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), StoreError> {
         let canvas = Arc::new(self.canvas.load().await?);
         let state = &mut self.tasks[index];
         state.generation += 1;
@@ -397,7 +419,12 @@ impl Driver {
         Ok(())
     }
 
-    async fn on_signal(&mut self, index: usize, generation: u32, signal: TaskSignal) -> Result<(), StoreError> {
+    async fn on_signal(
+        &mut self,
+        index: usize,
+        generation: u32,
+        signal: TaskSignal,
+    ) -> Result<(), StoreError> {
         let current = self.running.get(&index).map(|r| r.generation);
         if current != Some(generation) {
             return Ok(());
@@ -462,7 +489,12 @@ impl Driver {
         }
     }
 
-    async fn complete(&mut self, index: usize, output: TaskOutput, started: Instant) -> Result<(), StoreError> {
+    async fn complete(
+        &mut self,
+        index: usize,
+        output: TaskOutput,
+        started: Instant,
+    ) -> Result<(), StoreError> {
         let task_id = self.tasks[index].task.id.clone();
         let task_name = self.tasks[index].task.name.clone();
         let task_kind = self.tasks[index].task.kind;
@@ -522,7 +554,11 @@ impl Driver {
         state.task.status = TaskStatus::Completed;
         state.task.finished_at = Some(now_iso());
         state.output = Some(Arc::new(output));
-        let summary = state.output.as_ref().map(|o| o.summary.clone()).unwrap_or_default();
+        let summary = state
+            .output
+            .as_ref()
+            .map(|o| o.summary.clone())
+            .unwrap_or_default();
         self.persist(index).await?;
         events.push(NewEvent::new(
             EventType::TaskCompleted,
@@ -542,7 +578,9 @@ impl Driver {
         if retryable && attempts <= self.settings.task_retries {
             let base = self.settings.retry_base.as_millis() as u64;
             let cap = base.saturating_mul(1 << attempts.min(10));
-            let delay = std::time::Duration::from_millis(rand::thread_rng().gen_range(base..=cap.max(base)));
+            let delay = std::time::Duration::from_millis(
+                rand::thread_rng().gen_range(base..=cap.max(base)),
+            );
             let task_id = self.tasks[index].task.id.clone();
             self.emitter
                 .emit(
@@ -586,7 +624,13 @@ impl Driver {
         Ok(())
     }
 
-    async fn mark_failed(&mut self, index: usize, code: &str, message: &str, action: &str) -> Result<(), StoreError> {
+    async fn mark_failed(
+        &mut self,
+        index: usize,
+        code: &str,
+        message: &str,
+        action: &str,
+    ) -> Result<(), StoreError> {
         let state = &mut self.tasks[index];
         state.task.status = TaskStatus::Failed;
         state.task.finished_at = Some(now_iso());
@@ -616,12 +660,13 @@ impl Driver {
 
     /// Applies a confirmed edit (validated by the caller against the stored state).
     async fn modify(&mut self, modification: &Modification) -> Result<(), ModifyError> {
-        let index = self
-            .dag
-            .index_of(&modification.task_id)
-            .ok_or_else(|| ModifyError::Rejected(format!("unknown task {}", modification.task_id)))?;
+        let index = self.dag.index_of(&modification.task_id).ok_or_else(|| {
+            ModifyError::Rejected(format!("unknown task {}", modification.task_id))
+        })?;
         if self.tasks[index].task.status == TaskStatus::Failed {
-            return Err(ModifyError::Rejected("the task has failed; start a new run".into()));
+            return Err(ModifyError::Rejected(
+                "the task has failed; start a new run".into(),
+            ));
         }
         self.edited = true;
         // Stop the edited task (its partial work is void) and restart it with the new prompt.
@@ -632,8 +677,14 @@ impl Driver {
         {
             let state = &mut self.tasks[index];
             // What the task produces and how long it takes follow the new prompt.
-            state.task.outputs = youmeyou_core::engine::edit::outputs_for_prompt(&state.task, &modification.new_prompt);
-            if let Some(estimate) = youmeyou_core::engine::edit::estimated_time_for_prompt(&state.task, &modification.new_prompt) {
+            state.task.outputs = youmeyou_core::engine::edit::outputs_for_prompt(
+                &state.task,
+                &modification.new_prompt,
+            );
+            if let Some(estimate) = youmeyou_core::engine::edit::estimated_time_for_prompt(
+                &state.task,
+                &modification.new_prompt,
+            ) {
                 state.task.estimated_time = estimate;
             }
             state.task.prompt = modification.new_prompt.clone();
@@ -661,7 +712,10 @@ impl Driver {
                 running.abort.abort();
             }
             let state = &mut self.tasks[i];
-            if matches!(state.task.status, TaskStatus::Completed | TaskStatus::Running | TaskStatus::Pending) {
+            if matches!(
+                state.task.status,
+                TaskStatus::Completed | TaskStatus::Running | TaskStatus::Pending
+            ) {
                 state.task.status = TaskStatus::Regenerating;
                 regenerated.push(state.task.id.clone());
                 self.persist(i).await.map_err(ModifyError::Store)?;

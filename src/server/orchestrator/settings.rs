@@ -56,22 +56,52 @@ impl Settings {
 #[derive(Debug, Clone, clap::Args)]
 pub struct OrchestratorArgs {
     /// Tasks of one run that may execute at the same time (1–64).
-    #[arg(long, env = "YOUMEYOU_MAX_PARALLEL_TASKS", default_value = "8", value_name = "N")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_MAX_PARALLEL_TASKS",
+        default_value = "8",
+        value_name = "N"
+    )]
     pub max_parallel_tasks: String,
     /// Runs that may execute at the same time; more wait in the queue (1–256).
-    #[arg(long, env = "YOUMEYOU_MAX_CONCURRENT_RUNS", default_value = "4", value_name = "N")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_MAX_CONCURRENT_RUNS",
+        default_value = "4",
+        value_name = "N"
+    )]
     pub max_concurrent_runs: String,
     /// Time limit of one task attempt, in seconds (1–86400).
-    #[arg(long, env = "YOUMEYOU_TASK_TIMEOUT_SECS", default_value = "300", value_name = "SECS")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_TASK_TIMEOUT_SECS",
+        default_value = "300",
+        value_name = "SECS"
+    )]
     pub task_timeout_secs: String,
     /// Extra attempts for a task that failed with a retryable error (0–10).
-    #[arg(long, env = "YOUMEYOU_TASK_RETRIES", default_value = "2", value_name = "N")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_TASK_RETRIES",
+        default_value = "2",
+        value_name = "N"
+    )]
     pub task_retries: String,
     /// Requests whose complexity is below this take the static path (0–1).
-    #[arg(long, env = "YOUMEYOU_COMPLEXITY_THRESHOLD", default_value = "0.7", value_name = "X")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_COMPLEXITY_THRESHOLD",
+        default_value = "0.7",
+        value_name = "X"
+    )]
     pub complexity_threshold: String,
     /// Minimum seconds between two edits of the same step (0–3600).
-    #[arg(long, env = "YOUMEYOU_EDIT_COOLDOWN_SECS", default_value = "10", value_name = "SECS")]
+    #[arg(
+        long,
+        env = "YOUMEYOU_EDIT_COOLDOWN_SECS",
+        default_value = "10",
+        value_name = "SECS"
+    )]
     pub edit_cooldown_secs: String,
 }
 
@@ -100,12 +130,37 @@ impl OrchestratorArgs {
         )?;
         Ok(Settings {
             pace,
-            max_parallel_tasks: number("--max-parallel-tasks (YOUMEYOU_MAX_PARALLEL_TASKS)", &self.max_parallel_tasks, 1, 64)?,
-            max_concurrent_runs: number("--max-concurrent-runs (YOUMEYOU_MAX_CONCURRENT_RUNS)", &self.max_concurrent_runs, 1, 256)?,
-            task_timeout: Duration::from_secs(number("--task-timeout-secs (YOUMEYOU_TASK_TIMEOUT_SECS)", &self.task_timeout_secs, 1, 86_400)?),
-            task_retries: number("--task-retries (YOUMEYOU_TASK_RETRIES)", &self.task_retries, 0, 10)?,
+            max_parallel_tasks: number(
+                "--max-parallel-tasks (YOUMEYOU_MAX_PARALLEL_TASKS)",
+                &self.max_parallel_tasks,
+                1,
+                64,
+            )?,
+            max_concurrent_runs: number(
+                "--max-concurrent-runs (YOUMEYOU_MAX_CONCURRENT_RUNS)",
+                &self.max_concurrent_runs,
+                1,
+                256,
+            )?,
+            task_timeout: Duration::from_secs(number(
+                "--task-timeout-secs (YOUMEYOU_TASK_TIMEOUT_SECS)",
+                &self.task_timeout_secs,
+                1,
+                86_400,
+            )?),
+            task_retries: number(
+                "--task-retries (YOUMEYOU_TASK_RETRIES)",
+                &self.task_retries,
+                0,
+                10,
+            )?,
             complexity_threshold: threshold,
-            edit_cooldown: Duration::from_secs(number("--edit-cooldown-secs (YOUMEYOU_EDIT_COOLDOWN_SECS)", &self.edit_cooldown_secs, 0, 3600)?),
+            edit_cooldown: Duration::from_secs(number(
+                "--edit-cooldown-secs (YOUMEYOU_EDIT_COOLDOWN_SECS)",
+                &self.edit_cooldown_secs,
+                0,
+                3600,
+            )?),
             ..Settings::default()
         })
     }

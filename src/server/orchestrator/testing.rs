@@ -97,7 +97,8 @@ impl Agents for GateAgents {
             .lock()
             .ok()
             .and_then(|m| m.get(&job.task.id).cloned());
-        self.entered.send_modify(|list| list.push(job.task.id.clone()));
+        self.entered
+            .send_modify(|list| list.push(job.task.id.clone()));
         if let Some(gate) = gate {
             tokio::select! {
                 () = gate.notified() => {}

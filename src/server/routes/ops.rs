@@ -17,17 +17,24 @@ async fn health() -> Json<Value> {
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ready", "database": "ok"}))),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "ok"})),
+        ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database error");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "error", "message": "The database does not answer; check the data directory and the log."})),
+                Json(
+                    json!({"status": "unavailable", "database": "error", "message": "The database does not answer; check the data directory and the log."}),
+                ),
             )
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "database": "timeout", "message": "The database did not answer within 2 s."})),
+            Json(
+                json!({"status": "unavailable", "database": "timeout", "message": "The database did not answer within 2 s."}),
+            ),
         ),
     }
 }

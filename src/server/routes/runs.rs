@@ -4,14 +4,14 @@
 use crate::server::auth::{tokens, CurrentUser, RunViewer};
 use crate::server::error::ApiError;
 use crate::server::orchestrator::{snapshot, Priority};
+use crate::server::routes::{Access, RouteTable};
+use crate::server::security::json::ValidJson;
 use crate::server::state::AppState;
 use crate::server::store::runs::{RunRecord, RunRef};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::server::routes::{Access, RouteTable};
-use crate::server::security::json::ValidJson;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,8 +24,16 @@ pub fn routes() -> RouteTable {
         .get("/api/runs/{id}/files", Access::RunViewer, list_files)
         .get("/api/runs/{id}/files/{*path}", Access::RunViewer, get_file)
         .get("/api/runs/{id}/archive.zip", Access::RunViewer, archive)
-        .post("/api/runs/{id}/tasks/{task_id}/impact", Access::User, impact)
-        .post("/api/runs/{id}/tasks/{task_id}/modifications", Access::User, modify)
+        .post(
+            "/api/runs/{id}/tasks/{task_id}/impact",
+            Access::User,
+            impact,
+        )
+        .post(
+            "/api/runs/{id}/tasks/{task_id}/modifications",
+            Access::User,
+            modify,
+        )
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,7 +142,11 @@ async fn create_run(
 }
 
 /// The run if `viewer` may read it, else 404 (never reveal that another user's run exists).
-async fn readable_run(state: &AppState, viewer: &RunViewer, run_id: &str) -> Result<RunRef, ApiError> {
+async fn readable_run(
+    state: &AppState,
+    viewer: &RunViewer,
+    run_id: &str,
+) -> Result<RunRef, ApiError> {
     match state.store.run_ref(run_id).await? {
         Some(run) if viewer.0.can_read_run(&run.owner_id, &run.id) => Ok(run),
         _ => Err(ApiError::NotFound("run")),
@@ -193,7 +205,9 @@ fn safe_path(path: &str) -> Result<&str, ApiError> {
         || path.starts_with('/')
         || path.contains('\\')
         || path.contains('\0')
-        || path.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
     if bad {
         return Err(ApiError::bad_request(
             "invalid_path",
@@ -224,7 +238,10 @@ async fn get_file(
         .ok_or(ApiError::NotFound("file"))?;
     Ok((
         [
-            (header::CONTENT_TYPE, content_type(&file.language).to_string()),
+            (
+                header::CONTENT_TYPE,
+                content_type(&file.language).to_string(),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             (header::CACHE_CONTROL, "no-cache".to_string()),
         ],
@@ -243,7 +260,10 @@ async fn archive(
     let bytes = tokio::task::spawn_blocking(move || zip_files(&files))
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    let name = format!("youmeyou-{}.zip", run_id.chars().take(8).collect::<String>());
+    let name = format!(
+        "youmeyou-{}.zip",
+        run_id.chars().take(8).collect::<String>()
+    );
     Response::builder()
         .header(header::CONTENT_TYPE, "application/zip")
         .header(
@@ -282,7 +302,10 @@ async fn impact(
     ValidJson(body): ValidJson<PromptBody>,
 ) -> Result<Json<Value>, ApiError> {
     let run = owned_run(&state, &user, &run_id).await?;
-    let report = state.orchestrator.impact(&run, &task_id, &body.prompt).await?;
+    let report = state
+        .orchestrator
+        .impact(&run, &task_id, &body.prompt)
+        .await?;
     Ok(Json(report))
 }
 
@@ -309,10 +332,23 @@ mod tests {
 
     #[test]
     fn traversal_and_odd_paths_are_refused() {
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\\b", "x\0y"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "x\0y",
+        ] {
             assert!(safe_path(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["docker-compose.yml", "auth-service/src/main.rs", ".env.example"] {
+        for good in [
+            "docker-compose.yml",
+            "auth-service/src/main.rs",
+            ".env.example",
+        ] {
             assert!(safe_path(good).is_ok(), "{good:?} refused");
         }
     }

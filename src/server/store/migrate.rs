@@ -32,11 +32,13 @@ pub async fn run(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
         }
         let mut tx = pool.begin().await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))")
-            .bind(version)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
+        )
+        .bind(version)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
         count += 1;

@@ -79,10 +79,21 @@ pub trait RunStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Records the analysis phase's results.
-    async fn set_run_analysis(&self, run_id: &str, intent: &Value, context: &Value) -> Result<(), StoreError>;
+    async fn set_run_analysis(
+        &self,
+        run_id: &str,
+        intent: &Value,
+        context: &Value,
+    ) -> Result<(), StoreError>;
 
     /// Stores the validated plan (all tasks pending) and the path it took, in one transaction.
-    async fn save_plan(&self, run_id: &str, tasks: &[Task], path: &str, reason: &str) -> Result<(), StoreError>;
+    async fn save_plan(
+        &self,
+        run_id: &str,
+        tasks: &[Task],
+        path: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
 
     async fn update_task(&self, run_id: &str, task: &TaskRecord) -> Result<(), StoreError>;
 
@@ -95,11 +106,16 @@ pub trait RunStore: Send + Sync {
 
     async fn list_files(&self, run_id: &str) -> Result<Vec<FileMeta>, StoreError>;
 
-    async fn get_file(&self, run_id: &str, path: &str) -> Result<Option<GeneratedFile>, StoreError>;
+    async fn get_file(&self, run_id: &str, path: &str)
+        -> Result<Option<GeneratedFile>, StoreError>;
 
     async fn all_files(&self, run_id: &str) -> Result<Vec<GeneratedFile>, StoreError>;
 
-    async fn add_modification(&self, run_id: &str, modification: &Modification) -> Result<(), StoreError>;
+    async fn add_modification(
+        &self,
+        run_id: &str,
+        modification: &Modification,
+    ) -> Result<(), StoreError>;
 
     async fn list_modifications(&self, run_id: &str) -> Result<Vec<Modification>, StoreError>;
 

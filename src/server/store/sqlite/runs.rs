@@ -136,7 +136,12 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
-    async fn set_run_analysis(&self, run_id: &str, intent: &Value, context: &Value) -> Result<(), StoreError> {
+    async fn set_run_analysis(
+        &self,
+        run_id: &str,
+        intent: &Value,
+        context: &Value,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET intent = ?, context = ? WHERE id = ?")
             .bind(serde_json::to_string(intent)?)
             .bind(serde_json::to_string(context)?)
@@ -146,7 +151,13 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
-    async fn save_plan(&self, run_id: &str, tasks: &[Task], path: &str, reason: &str) -> Result<(), StoreError> {
+    async fn save_plan(
+        &self,
+        run_id: &str,
+        tasks: &[Task],
+        path: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM tasks WHERE run_id = ?")
             .bind(run_id)
@@ -175,7 +186,11 @@ impl RunStore for SqliteStore {
     }
 
     async fn update_task(&self, run_id: &str, record: &TaskRecord) -> Result<(), StoreError> {
-        let output = record.output.as_ref().map(serde_json::to_string).transpose()?;
+        let output = record
+            .output
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
         sqlx::query(
             "UPDATE tasks SET spec = ?, status = ?, started_at = ?, finished_at = ?, modification_count = ?, attempts = ?, output = ?, error = ? WHERE run_id = ? AND id = ?",
         )
@@ -254,10 +269,12 @@ impl RunStore for SqliteStore {
     }
 
     async fn list_files(&self, run_id: &str) -> Result<Vec<FileMeta>, StoreError> {
-        let rows = sqlx::query("SELECT path, language, bytes, task_id FROM files WHERE run_id = ? ORDER BY path")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT path, language, bytes, task_id FROM files WHERE run_id = ? ORDER BY path",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let bytes: i64 = r.try_get("bytes")?;
@@ -271,32 +288,46 @@ impl RunStore for SqliteStore {
             .collect()
     }
 
-    async fn get_file(&self, run_id: &str, path: &str) -> Result<Option<GeneratedFile>, StoreError> {
-        let row = sqlx::query("SELECT path, language, task_id, content FROM files WHERE run_id = ? AND path = ?")
-            .bind(run_id)
-            .bind(path)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn get_file(
+        &self,
+        run_id: &str,
+        path: &str,
+    ) -> Result<Option<GeneratedFile>, StoreError> {
+        let row = sqlx::query(
+            "SELECT path, language, task_id, content FROM files WHERE run_id = ? AND path = ?",
+        )
+        .bind(run_id)
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(file_from_row).transpose()
     }
 
     async fn all_files(&self, run_id: &str) -> Result<Vec<GeneratedFile>, StoreError> {
-        let rows = sqlx::query("SELECT path, language, task_id, content FROM files WHERE run_id = ? ORDER BY path")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT path, language, task_id, content FROM files WHERE run_id = ? ORDER BY path",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(file_from_row).collect()
     }
 
-    async fn add_modification(&self, run_id: &str, modification: &Modification) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO modifications (id, run_id, task_id, ts, body) VALUES (?, ?, ?, ?, ?)")
-            .bind(&modification.id)
-            .bind(run_id)
-            .bind(&modification.task_id)
-            .bind(&modification.timestamp)
-            .bind(serde_json::to_string(modification)?)
-            .execute(&self.pool)
-            .await?;
+    async fn add_modification(
+        &self,
+        run_id: &str,
+        modification: &Modification,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO modifications (id, run_id, task_id, ts, body) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&modification.id)
+        .bind(run_id)
+        .bind(&modification.task_id)
+        .bind(&modification.timestamp)
+        .bind(serde_json::to_string(modification)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
