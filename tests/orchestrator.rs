@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use youmeyou::server::limits::Tier;
 use youmeyou::server::orchestrator::agents::Agents;
 use youmeyou::server::orchestrator::builtin::BuiltinAgents;
 use youmeyou::server::orchestrator::planning::{PlanChoice, Planner, PlannerError};
@@ -30,9 +31,17 @@ struct Server {
 }
 
 async fn start(overrides: Overrides) -> Server {
+    start_configured(overrides, |_| {}).await
+}
+
+async fn start_configured(
+    overrides: Overrides,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
     config.orchestrator.edit_cooldown = Duration::from_millis(300);
+    configure(&mut config);
     let state = AppState::open_with(config, overrides).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -76,10 +85,14 @@ async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
 
 impl Server {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_as(&self.token, path, body).await
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
@@ -89,10 +102,14 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(&self.token, path).await
+    }
+
+    async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
@@ -121,8 +138,13 @@ impl Server {
 
     /// Starts a run and returns its id plus a live subscription opened before it can emit.
     async fn run(&self, project: &str, prompt: &str) -> (String, Watch) {
+        self.run_as(&self.token, project, prompt).await
+    }
+
+    async fn run_as(&self, token: &str, project: &str, prompt: &str) -> (String, Watch) {
         let (status, body) = self
-            .post(
+            .post_as(
+                token,
                 &format!("/api/projects/{project}/runs"),
                 json!({"prompt": prompt}),
             )
@@ -668,4 +690,121 @@ async fn cyclic_and_invalid_plans_are_rejected_with_a_clear_error() {
         assert_eq!(snapshot["status"], "failed");
         assert!(watch.of(EventType::TaskStarted).is_empty());
     }
+}
+
+/// The run queue through the API: with one execution slot, queued runs stream their position
+/// (with an estimated wait) whenever it changes, a premium run overtakes free ones, a run
+/// cancelled while queued never starts and moves the others up, and the rest run in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_runs_stream_positions_premium_goes_first_and_cancel_while_queued_works() {
+    let gate = GateAgents::new(Arc::new(BuiltinAgents), &["task_1"]);
+    let server = start_configured(
+        Overrides {
+            agents: Some(gate.clone() as Arc<dyn Agents>),
+            ..Default::default()
+        },
+        |c| c.orchestrator.max_concurrent_runs = 1,
+    )
+    .await;
+    let position = |p: u64, len: u64| {
+        move |e: &Event| {
+            e.kind == EventType::QueuePosition
+                && e.data["position"] == p
+                && e.data["queueLength"] == len
+        }
+    };
+
+    // A takes the only slot and is held at task_1.
+    let p_a = server.project(None).await;
+    let (run_a, mut watch_a) = server.run(&p_a, EXAMPLE_1).await;
+    gate.entered("task_1", 1).await;
+
+    // B and C (free) queue behind it.
+    let p_b = server.project(None).await;
+    let (run_b, mut watch_b) = server.run(&p_b, EXAMPLE_1).await;
+    let first = watch_b.until("B at 1 of 1", position(1, 1)).await;
+    assert!(
+        first.data["estimatedWait"].as_f64().unwrap() > 0.0,
+        "an estimated wait is given: {}",
+        first.data
+    );
+    let p_c = server.project(None).await;
+    let (run_c, mut watch_c) = server.run(&p_c, EXAMPLE_1).await;
+    watch_c.until("C at 2 of 2", position(2, 2)).await;
+    let (_, snapshot) = server.get(&format!("/api/runs/{run_c}")).await;
+    assert_eq!(snapshot["status"], "queued", "{snapshot}");
+
+    // D belongs to a premium user: it goes to the front, B and C move back.
+    let bob = sign_up(&server.http, &server.base, "bob@example.com").await;
+    let record = server
+        .state
+        .store
+        .set_tier("bob@example.com", Tier::Premium)
+        .await
+        .unwrap()
+        .unwrap();
+    server.state.quotas.forget_tier(&record.id);
+    let (status, body) = server
+        .post_as(&bob, "/api/projects", json!({"name": "Premium"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let p_d = body["project"]["id"].as_str().unwrap().to_string();
+    let (run_d, mut watch_d) = server.run_as(&bob, &p_d, EXAMPLE_1).await;
+    watch_d.until("D at 1 of 3", position(1, 3)).await;
+    watch_b.until("B at 2 of 3", position(2, 3)).await;
+    watch_c.until("C at 3 of 3", position(3, 3)).await;
+
+    // Cancelling B while it waits: it never plans, and C moves up.
+    let (status, body) = server
+        .post(&format!("/api/runs/{run_b}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let cancelled = watch_b.until_type(EventType::RunCancelled).await;
+    assert_eq!(cancelled.data["reason"], "cancelled while queued");
+    watch_c.until("C at 2 of 2", position(2, 2)).await;
+    let (_, snapshot) = server.get(&format!("/api/runs/{run_b}")).await;
+    assert_eq!(snapshot["status"], "cancelled", "{snapshot}");
+    // Bob cannot cancel Alice's run (it is not his to see).
+    let (status, _) = server
+        .post_as(&bob, &format!("/api/runs/{run_c}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 404);
+
+    // Releasing A frees the slot: D runs next, then C; B never ran.
+    gate.release("task_1");
+    watch_a.until_type(EventType::ExecutionSummary).await;
+    watch_d.until_type(EventType::ExecutionSummary).await;
+    watch_c.until("C at 1 of 1", position(1, 1)).await;
+    let summary = watch_c.until_type(EventType::ExecutionSummary).await;
+    assert_eq!(summary.data["success"], true);
+    let (_, d) = server.get_as(&bob, &format!("/api/runs/{run_d}")).await;
+    let (_, c) = server.get(&format!("/api/runs/{run_c}")).await;
+    assert!(
+        d["finishedAt"].as_str().unwrap() <= c["startedAt"].as_str().unwrap(),
+        "one slot: D finished before C started ({d} / {c})"
+    );
+    let said: Vec<(u64, u64)> = watch_c
+        .of(EventType::QueuePosition)
+        .iter()
+        .map(|e| {
+            (
+                e.data["position"].as_u64().unwrap(),
+                e.data["queueLength"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [(2, 2), (3, 3), (2, 2), (1, 1)],
+        "each change said once, in order"
+    );
+    watch_b.catch_up().await;
+    assert!(
+        watch_b.of(EventType::PlanGenerated).is_empty(),
+        "{:?}",
+        watch_b.kinds()
+    );
+    assert_gap_free(&watch_b.seen);
+    assert_gap_free(&watch_c.seen);
+    let _ = run_a;
 }

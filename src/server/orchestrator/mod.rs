@@ -163,7 +163,18 @@ impl Orchestrator {
         let count = runs.len();
         for run in runs {
             tracing::info!(run = %run.id, status = %run.status, "resuming run");
-            self.start(&run.id, &run.project_id, Priority::Free, None);
+            // A resumed run keeps its owner's place class in the queue.
+            let premium = self
+                .store
+                .user_by_id(&run.owner_id)
+                .await?
+                .is_some_and(|u| u.tier == crate::server::limits::Tier::Premium);
+            let priority = if premium {
+                Priority::Premium
+            } else {
+                Priority::Free
+            };
+            self.start(&run.id, &run.project_id, priority, None);
         }
         Ok(count)
     }

@@ -288,19 +288,26 @@ async fn wait_for_slot(
         durations.iter().sum::<f64>() / durations.len() as f64
     };
     let slots = orch.settings.max_concurrent_runs.max(1) as f64;
+    let mut told = None;
     loop {
         let position = *ticket.position.borrow_and_update();
-        emitter
-            .emit(
-                EventType::QueuePosition,
-                json!({
-                    "position": position.position,
-                    "queueLength": position.length,
-                    "estimatedWait": ((position.position as f64 / slots).ceil() * average).round(),
-                }),
-            )
-            .await?;
+        // The watch can wake without a change (its first value); say each position once.
+        if told != Some(position) {
+            told = Some(position);
+            emitter
+                .emit(
+                    EventType::QueuePosition,
+                    json!({
+                        "position": position.position,
+                        "queueLength": position.length,
+                        "estimatedWait": ((position.position as f64 / slots).ceil() * average).round(),
+                    }),
+                )
+                .await?;
+        }
         tokio::select! {
+            // A grant also drops the queue's position sender: look at the grant first.
+            biased;
             granted = &mut ticket.granted => {
                 if granted.is_ok() {
                     return Ok(Some(ticket.into_slot()));
@@ -309,7 +316,12 @@ async fn wait_for_slot(
             }
             changed = ticket.position.changed() => {
                 if changed.is_err() {
-                    return Ok(None);
+                    // The queue let go of this waiter: granted (sent before the sender was
+                    // dropped) or removed.
+                    return Ok(match (&mut ticket.granted).await {
+                        Ok(()) => Some(ticket.into_slot()),
+                        Err(_) => None,
+                    });
                 }
             }
             order = control.recv() => match order {

@@ -53,19 +53,37 @@ pub struct Ticket {
     run_id: String,
     pub granted: oneshot::Receiver<()>,
     pub position: watch::Receiver<Position>,
+    /// Set once the ticket became a slot or left; otherwise dropping it cleans up.
+    settled: bool,
 }
 
 impl Ticket {
     /// Turns a granted ticket into a slot.
-    pub fn into_slot(self) -> Slot {
+    pub fn into_slot(mut self) -> Slot {
+        self.settled = true;
         Slot {
             queue: self.queue.clone(),
         }
     }
 
     /// Leaves the queue (the run was cancelled while waiting).
-    pub fn leave(self) {
+    pub fn leave(mut self) {
+        self.settled = true;
         self.queue.remove(&self.run_id);
+    }
+}
+
+impl Drop for Ticket {
+    /// A waiter that goes away unsettled (its run's task ended) leaves the queue, and gives
+    /// back a slot it was granted in the meantime, so no slot is ever leaked.
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        self.queue.remove(&self.run_id);
+        if self.granted.try_recv().is_ok() {
+            self.queue.release();
+        }
     }
 }
 
@@ -113,6 +131,7 @@ impl RunQueue {
             run_id: run_id.to_string(),
             granted,
             position: position_rx,
+            settled: false,
         })
     }
 
@@ -212,5 +231,29 @@ mod tests {
         b.leave();
         assert_eq!(c.position.borrow().position, 1);
         assert_eq!(queue.waiting(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_ticket_leaves_the_queue_and_returns_a_granted_slot() {
+        let queue = RunQueue::new(1);
+        let Admission::Now(running) = queue.admit("a", false) else {
+            panic!("first starts");
+        };
+        let Admission::Wait(b) = queue.admit("b", false) else {
+            panic!("waits");
+        };
+        let Admission::Wait(c) = queue.admit("c", false) else {
+            panic!("waits");
+        };
+        // Dropped while waiting: it leaves, c moves up.
+        drop(b);
+        assert_eq!(queue.waiting(), 1);
+        assert_eq!(c.position.borrow().position, 1);
+        // Granted, then dropped before it became a slot: the slot comes back.
+        drop(running);
+        assert_eq!(queue.running(), 1);
+        drop(c);
+        assert_eq!(queue.running(), 0);
+        assert!(matches!(queue.admit("d", false), Admission::Now(_)));
     }
 }
