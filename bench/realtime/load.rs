@@ -303,7 +303,9 @@ async fn bench_stats(State(b): State<Bench>) -> Json<Value> {
     }))
 }
 
-/// Publishes like the orchestrator: append (one transaction per event), then bus.publish.
+/// Publishes like the orchestrator: every run has its own publisher (runs execute
+/// concurrently), each appending (one `append_events` call per `batch` events; the store
+/// group-commits concurrent appends) and then publishing on the bus, in `seq` order.
 async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<Value> {
     let runs: Vec<String> = spec["runs"]
         .as_array()
@@ -316,17 +318,25 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
     let per_run = spec["eventsPerRun"].as_u64().unwrap_or(0) as usize;
     let rate = spec["rate"].as_u64().unwrap_or(0);
     let pad = spec["pad"].as_str().unwrap_or("").to_string();
-    // Events per append transaction (1 = one transaction per event, as the orchestrator does).
+    // Events per append call (1 = one call per event, as the orchestrator emits).
     let batch = spec["batch"].as_u64().unwrap_or(1).max(1) as usize;
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let mut sent = 0usize;
-        let mut round = 0;
-        while round < per_run {
-            let n = batch.min(per_run - round);
-            for run in &runs {
-                if rate > 0 {
-                    let due = started + Duration::from_secs_f64(sent as f64 / rate as f64);
+    // Each run publishes its share of the total rate, its start staggered over one interval.
+    let per_run_rate = rate as f64 / runs.len().max(1) as f64;
+    let started = Instant::now();
+    for (index, run) in runs.iter().enumerate() {
+        let (b, run, pad) = (b.clone(), run.clone(), pad.clone());
+        let offset = if per_run_rate > 0.0 {
+            index as f64 / runs.len() as f64 / per_run_rate
+        } else {
+            0.0
+        };
+        tokio::spawn(async move {
+            let mut sent = 0usize;
+            while sent < per_run {
+                let n = batch.min(per_run - sent);
+                if per_run_rate > 0.0 {
+                    let due =
+                        started + Duration::from_secs_f64(offset + sent as f64 / per_run_rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let events: Vec<NewEvent> = (0..n)
@@ -338,7 +348,7 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
                     })
                     .collect();
                 let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                match b.state.store.append_events(run, &events, &ts).await {
+                match b.state.store.append_events(&run, &events, &ts).await {
                     Ok(stored) => {
                         for e in stored {
                             b.state.bus.publish(PROJECT, Arc::new(e));
@@ -348,13 +358,9 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
                     Err(e) => eprintln!("append failed: {e}"),
                 }
                 sent += n;
-                if rate == 0 && sent % 64 < n {
-                    tokio::task::yield_now().await;
-                }
             }
-            round += n;
-        }
-    });
+        });
+    }
     Json(json!({}))
 }
 

@@ -4,7 +4,8 @@
 use super::SqliteStore;
 use crate::server::store::{EventStore, StoreError};
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 use youmeyou_core::model::{Event, EventType, NewEvent};
 
 fn parse_kind(s: &str) -> Result<EventType, StoreError> {
@@ -13,6 +14,123 @@ fn parse_kind(s: &str) -> Result<EventType, StoreError> {
         .copied()
         .find(|k| k.as_str() == s)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {s}")))
+}
+
+/// One run's append waiting for the group commit.
+pub(super) struct Append {
+    run_id: String,
+    events: Vec<NewEvent>,
+    ts: String,
+    reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
+}
+
+/// Most appends one commit takes; bounds the transaction (and the wait of its last caller).
+const GROUP_MAX: usize = 256;
+
+/// Group commit: appends of every run go to one writer task, which takes whatever is queued
+/// when it wakes (never waiting for more, so a lone event is not delayed) and commits it in
+/// one transaction. SQLite allows one writer at a time; concurrent runs each committing on
+/// their own would queue on the database lock (busy-wait sleeps) and pay one fsync-ordered
+/// commit each.
+pub(super) fn spawn_writer(pool: SqlitePool) -> mpsc::Sender<Append> {
+    let (tx, mut rx) = mpsc::channel::<Append>(4096);
+    tokio::spawn(async move {
+        let mut batch: Vec<Append> = Vec::with_capacity(GROUP_MAX);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            while batch.len() < GROUP_MAX {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            commit_group(&pool, &mut batch).await;
+        }
+    });
+    tx
+}
+
+async fn commit_group(pool: &SqlitePool, batch: &mut Vec<Append>) {
+    match write_group(pool, batch).await {
+        Ok(results) => {
+            for (append, result) in batch.drain(..).zip(results) {
+                let _ = append.reply.send(result);
+            }
+        }
+        // One transaction failed: retry each append on its own so one bad append does not
+        // fail the others.
+        Err(_) if batch.len() > 1 => {
+            for append in batch.drain(..) {
+                let result = match write_group(pool, std::slice::from_ref(&append)).await {
+                    Ok(mut r) => r
+                        .pop()
+                        .unwrap_or(Err(StoreError::Corrupt("no result".into()))),
+                    Err(e) => Err(e),
+                };
+                let _ = append.reply.send(result);
+            }
+        }
+        Err(e) => {
+            if let Some(append) = batch.pop() {
+                let _ = append.reply.send(Err(e));
+            }
+        }
+    }
+}
+
+/// Writes every append in one transaction; an append for an unknown run gets `NotFound`
+/// (and writes nothing) without failing the others.
+async fn write_group(
+    pool: &SqlitePool,
+    batch: &[Append],
+) -> Result<Vec<Result<Vec<Event>, StoreError>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for append in batch {
+        results.push(append_in(&mut tx, &append.run_id, &append.events, &append.ts).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn append_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    run_id: &str,
+    events: &[NewEvent],
+    ts: &str,
+) -> Result<Result<Vec<Event>, StoreError>, StoreError> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "UPDATE runs SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq",
+    )
+    .bind(events.len() as i64)
+    .bind(run_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(last) = last else {
+        return Ok(Err(StoreError::NotFound("run")));
+    };
+    let first = last - events.len() as i64 + 1;
+    let mut stored = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
+        let seq = first + i as i64;
+        let data = serde_json::to_string(&event.data)?;
+        sqlx::query("INSERT INTO events (run_id, seq, type, ts, data) VALUES (?, ?, ?, ?, ?)")
+            .bind(run_id)
+            .bind(seq)
+            .bind(event.kind.as_str())
+            .bind(ts)
+            .bind(&data)
+            .execute(&mut **tx)
+            .await?;
+        stored.push(Event {
+            seq: seq as u64,
+            run_id: run_id.to_string(),
+            kind: event.kind,
+            ts: ts.to_string(),
+            data: event.data.clone(),
+        });
+    }
+    Ok(Ok(stored))
 }
 
 #[async_trait]
@@ -26,38 +144,26 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
-        let last: Option<i64> = sqlx::query_scalar(
-            "UPDATE runs SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq",
-        )
-        .bind(events.len() as i64)
-        .bind(run_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let last = last.ok_or(StoreError::NotFound("run"))?;
-        let first = last - events.len() as i64 + 1;
-        let mut stored = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let seq = first + i as i64;
-            let data = serde_json::to_string(&event.data)?;
-            sqlx::query("INSERT INTO events (run_id, seq, type, ts, data) VALUES (?, ?, ?, ?, ?)")
-                .bind(run_id)
-                .bind(seq)
-                .bind(event.kind.as_str())
-                .bind(ts)
-                .bind(&data)
-                .execute(&mut *tx)
-                .await?;
-            stored.push(Event {
-                seq: seq as u64,
-                run_id: run_id.to_string(),
-                kind: event.kind,
-                ts: ts.to_string(),
-                data: event.data.clone(),
-            });
+        let (reply, answer) = oneshot::channel();
+        let append = Append {
+            run_id: run_id.to_string(),
+            events: events.to_vec(),
+            ts: ts.to_string(),
+            reply,
+        };
+        match self.writer.send(append).await {
+            Ok(()) => answer
+                .await
+                .unwrap_or(Err(StoreError::Corrupt("the event writer stopped".into()))),
+            // The writer's runtime is gone (a store shared across runtimes in a tool): write
+            // directly, still in one transaction.
+            Err(mpsc::error::SendError(append)) => {
+                let mut results = write_group(&self.pool, std::slice::from_ref(&append)).await?;
+                results
+                    .pop()
+                    .unwrap_or(Err(StoreError::Corrupt("no result".into())))
+            }
         }
-        tx.commit().await?;
-        Ok(stored)
     }
 
     async fn events_after(

@@ -16,6 +16,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The event log's group-commit writer (events.rs).
+    writer: tokio::sync::mpsc::Sender<events::Append>,
 }
 
 impl SqliteStore {
@@ -37,7 +39,8 @@ impl SqliteStore {
         super::migrate::run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {url}: {e}"))?;
-        Ok(Self { pool })
+        let writer = events::spawn_writer(pool.clone());
+        Ok(Self { pool, writer })
     }
 
     /// The connection pool, for tests that seed fixtures and for admin tools.
