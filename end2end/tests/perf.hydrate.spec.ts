@@ -48,8 +48,7 @@ function report(name: string, value: string): void {
   console.log(`[perf] ${name}: ${value}`);
 }
 
-// Failing in the last local run (see the Web UI issue's note); re-enable when fixed.
-test.fixme('workspace first contentful paint and 300-node canvas frame times', async ({ page }) => {
+test('workspace first contentful paint and 300-node canvas frame times', async ({ page }) => {
   test.setTimeout(120_000);
   await signUpViaApi(page, 'perf');
 

@@ -3,8 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { signUpViaApi } from './helpers';
 
-// Failing in the last local run (see the Web UI issue's note); re-enable when fixed.
-test.fixme('create, open, rename and delete a project', async ({ page }) => {
+test('create, open, rename and delete a project', async ({ page }) => {
   await signUpViaApi(page, 'projects');
   await page.goto('/');
   await expect(page.getByTestId('projects-empty')).toBeVisible();

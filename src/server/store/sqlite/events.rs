@@ -204,3 +204,72 @@ impl EventStore for SqliteStore {
         last.map(|v| v as u64).ok_or(StoreError::NotFound("run"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+    use youmeyou_core::model::EventType;
+
+    async fn store_with_runs(dir: &std::path::Path, runs: usize) -> SqliteStore {
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let t = "2026-01-01T00:00:00Z";
+        sqlx::query("INSERT INTO users (id, email, password_hash, tier, created_at) VALUES ('u', 'u@x', 'x', 'free', ?)")
+            .bind(t).execute(&store.pool).await.unwrap();
+        sqlx::query("INSERT INTO projects (id, owner_id, name, canvas, canvas_version, created_at, updated_at) VALUES ('p', 'u', 'p', '{}', 0, ?, ?)")
+            .bind(t).bind(t).execute(&store.pool).await.unwrap();
+        for i in 0..runs {
+            sqlx::query("INSERT INTO runs (id, project_id, owner_id, prompt, status, created_at) VALUES (?, 'p', 'u', 'x', 'running', ?)")
+                .bind(format!("r{i}")).bind(t).execute(&store.pool).await.unwrap();
+        }
+        store
+    }
+
+    /// Concurrent runs share commits; each run's `seq` stays 1, 2, 3… and an append for an
+    /// unknown run fails alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commits_keep_every_runs_sequence_and_isolate_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_runs(dir.path(), 40).await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let run = format!("r{i}");
+                let mut seqs = Vec::new();
+                for n in 0..30 {
+                    let events = vec![NewEvent::new(EventType::TaskProgress, json!({"n": n}))];
+                    let stored = store.append_events(&run, &events, "t").await.unwrap();
+                    seqs.extend(stored.iter().map(|e| e.seq));
+                }
+                seqs
+            }));
+        }
+        let ghost = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let events = vec![NewEvent::new(EventType::TaskProgress, json!({}))];
+                store.append_events("ghost", &events, "t").await
+            })
+        };
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), (1..=30).collect::<Vec<u64>>());
+        }
+        assert!(matches!(
+            ghost.await.unwrap(),
+            Err(StoreError::NotFound("run"))
+        ));
+        for i in 0..40 {
+            let run = format!("r{i}");
+            let events = store.events_after(&run, 0, 100).await.unwrap();
+            let ns: Vec<u64> = events
+                .iter()
+                .map(|e| e.data["n"].as_u64().unwrap())
+                .collect();
+            assert_eq!(ns, (0..30).collect::<Vec<u64>>(), "{run} in order");
+            assert_eq!(store.last_seq(&run).await.unwrap(), 30);
+        }
+    }
+}
