@@ -1304,3 +1304,33 @@ mod parser_fuzz {
         );
     }
 }
+
+/// A connection does not outlive its token: when it expires the socket closes with 4401, for
+/// header and first-message authentication alike; events before that are delivered.
+#[tokio::test]
+async fn an_open_websocket_closes_with_4401_when_its_token_expires() {
+    let s = start().await;
+    alice(&s).await;
+    // Valid for two more seconds.
+    let short = s
+        .state
+        .keys
+        .issue(&build_claims(
+            "alice",
+            "ra",
+            now() - BUILD_TTL_SECS + 2,
+            "short".into(),
+        ))
+        .unwrap();
+    let mut by_header = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&short))
+        .await
+        .unwrap();
+    let mut by_message = connect(&s.ws_url("/api/ws/runs/ra"), None).await.unwrap();
+    next_json(&mut by_message).await;
+    send(&mut by_message, json!({"type": "auth", "token": short})).await;
+    s.publish("pa", "ra", 3).await;
+    for ws in [&mut by_header, &mut by_message] {
+        assert_eq!(seqs(&events_until(ws, "ra", 3).await), [1, 2, 3]);
+        assert_eq!(close_code(ws).await, Some(protocol::close::UNAUTHORIZED));
+    }
+}

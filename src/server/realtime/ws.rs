@@ -61,7 +61,8 @@ pub async fn project_socket(
 enum HeaderAuth {
     /// None usable: authenticate with the first message.
     None,
-    Viewer(Viewer),
+    /// The viewer and when its token expires (unix seconds).
+    Viewer(Viewer, i64),
     Invalid(ApiError),
 }
 
@@ -78,14 +79,14 @@ async fn header_auth(state: &AppState, headers: &HeaderMap) -> HeaderAuth {
     };
     if let Some(token) = token_from_headers(&only(header::AUTHORIZATION)) {
         return match authenticate(state, &token).await {
-            Ok(a) => HeaderAuth::Viewer(a.viewer),
+            Ok(a) => HeaderAuth::Viewer(a.viewer, a.claims.exp),
             Err(e) => HeaderAuth::Invalid(e),
         };
     }
     if same_origin(headers) {
         if let Some(token) = token_from_headers(&only(header::COOKIE)) {
             if let Ok(a) = authenticate(state, &token).await {
-                return HeaderAuth::Viewer(a.viewer);
+                return HeaderAuth::Viewer(a.viewer, a.claims.exp);
             }
         }
     }
@@ -126,8 +127,8 @@ async fn upgrade(
             metrics.auth_failures.inc();
             return e.into_response();
         }
-        HeaderAuth::Viewer(viewer) => match admit(&state, viewer, &target).await {
-            Ok(a) => Some(a),
+        HeaderAuth::Viewer(viewer, exp) => match admit(&state, viewer, &target).await {
+            Ok(a) => Some((a, exp)),
             Err(e) => {
                 count_refusal(&state.metrics, &e);
                 return e.into_response();
@@ -192,7 +193,7 @@ async fn serve(
     socket: WebSocket,
     state: AppState,
     target: Target,
-    pre: Option<Admitted>,
+    pre: Option<(Admitted, i64)>,
     after_seq: Option<u64>,
 ) {
     let _active = state.metrics.connection_opened(Transport::Ws);
@@ -203,14 +204,14 @@ async fn serve(
     if !send_now(&mut sink, hello, grace).await {
         return;
     }
-    let admitted = match pre {
+    let (admitted, expires) = match pre {
         Some(a) => a,
         None => match Box::pin(first_message_auth(&mut sink, &mut stream, &state, &target)).await {
             Some(a) => a,
             None => return,
         },
     };
-    let session = Session::new(state, admitted, after_seq);
+    let session = Session::new(state, admitted, after_seq, expires);
     session.run(sink, stream).await;
 }
 
@@ -220,7 +221,7 @@ async fn first_message_auth(
     stream: &mut Stream,
     state: &AppState,
     target: &Target,
-) -> Option<Admitted> {
+) -> Option<(Admitted, i64)> {
     let c = &state.realtime.config;
     let deadline = Instant::now() + c.auth_timeout;
     let mut limiter = RateLimiter::new(c, std::time::Instant::now());
@@ -270,8 +271,8 @@ async fn first_message_auth(
         }
         let reply = match protocol::parse(text.as_str()) {
             Ok(ClientMessage::Auth { token }) => {
-                let viewer = match authenticate(state, &token).await {
-                    Ok(a) => a.viewer,
+                let (viewer, exp) = match authenticate(state, &token).await {
+                    Ok(a) => (a.viewer, a.claims.exp),
                     Err(e) => {
                         state.metrics.transport(Transport::Ws).auth_failures.inc();
                         send_close(sink, close::UNAUTHORIZED, &e.to_string(), c.close_grace).await;
@@ -283,7 +284,7 @@ async fn first_message_auth(
                         if !send_now(sink, protocol::authenticated_json(), c.close_grace).await {
                             return None;
                         }
-                        return Some(admitted);
+                        return Some((admitted, exp));
                     }
                     Err(e) => {
                         count_refusal(&state.metrics, &e);
@@ -435,13 +436,19 @@ struct Session {
     stalled_since: Option<Instant>,
     /// A project stream missed bus messages: runs seen for the first time are replayed from 1.
     project_lagged: bool,
+    /// When the token the connection was opened with expires: the connection ends then (4401).
+    token_expires: Instant,
     shutdown: tokio::sync::watch::Receiver<bool>,
     _admitted: Admitted,
 }
 
 impl Session {
-    fn new(state: AppState, admitted: Admitted, after_seq: Option<u64>) -> Self {
+    fn new(state: AppState, admitted: Admitted, after_seq: Option<u64>, expires: i64) -> Self {
         let now = Instant::now();
+        let left = expires
+            .saturating_sub(chrono::Utc::now().timestamp())
+            .max(0) as u64;
+        let token_expires = now + std::time::Duration::from_secs(left);
         let c = &state.realtime.config;
         // Subscribe before anything is read from the store: nothing published from here on
         // can be missed, and anything older the replay reads.
@@ -476,6 +483,7 @@ impl Session {
             grace_until,
             stalled_since: None,
             project_lagged: false,
+            token_expires,
             cursors,
             rx,
             out: Outbox::default(),
@@ -495,7 +503,7 @@ impl Session {
 
     fn deadline(&self) -> Instant {
         let dead = self.last_heard + self.config().dead_peer_timeout;
-        let mut d = self.next_ping.min(dead);
+        let mut d = self.next_ping.min(dead).min(self.token_expires);
         if let Some(g) = self.grace_until {
             d = d.min(g);
         }
@@ -608,6 +616,13 @@ impl Session {
             return Flow::Close(
                 close::SLOW_CONSUMER,
                 "slow consumer: you did not read fast enough; reconnect and resume from your last seq".into(),
+            );
+        }
+        if now >= self.token_expires {
+            self.metrics().transport(Transport::Ws).auth_failures.inc();
+            return Flow::Close(
+                close::UNAUTHORIZED,
+                "your token expired: get a new one and reconnect with afterSeq".into(),
             );
         }
         if now >= self.last_heard + c.dead_peer_timeout {

@@ -5,7 +5,8 @@ use super::SqliteStore;
 use crate::server::store::{EventStore, StoreError};
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use std::collections::VecDeque;
+use tokio::sync::oneshot;
 use youmeyou_core::model::{Event, EventType, NewEvent};
 
 fn parse_kind(s: &str) -> Result<EventType, StoreError> {
@@ -27,40 +28,110 @@ pub(super) struct Append {
 /// Most appends one commit takes; bounds the transaction (and the wait of its last caller).
 const GROUP_MAX: usize = 256;
 
-/// Group commit: appends of every run go to one writer task, which takes whatever is queued
-/// when it wakes (never waiting for more, so a lone event is not delayed) and commits it in
-/// one transaction. SQLite allows one writer at a time; concurrent runs each committing on
-/// their own would queue on the database lock (busy-wait sleeps) and pay one fsync-ordered
-/// commit each.
-pub(super) fn spawn_writer(pool: SqlitePool) -> mpsc::Sender<Append> {
-    let (tx, mut rx) = mpsc::channel::<Append>(4096);
-    tokio::spawn(async move {
-        let mut batch: Vec<Append> = Vec::with_capacity(GROUP_MAX);
-        while let Some(first) = rx.recv().await {
-            batch.push(first);
-            while batch.len() < GROUP_MAX {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            commit_group(&pool, &mut batch).await;
-        }
-    });
-    tx
+/// Group commit, leader/follower style. Every append joins `queue`; whoever holds `leader`
+/// commits everything queued in one transaction and answers each caller. A lone append
+/// becomes leader at once and commits inline (no hand-off to another task, no waiting for
+/// company); under load, the callers queued behind a commit share the next one. SQLite allows
+/// one writer at a time: concurrent runs committing separately would queue on its lock and pay
+/// one commit each.
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    queue: std::sync::Mutex<VecDeque<Append>>,
+    leader: tokio::sync::Mutex<()>,
 }
 
-async fn commit_group(pool: &SqlitePool, batch: &mut Vec<Append>) {
-    match write_group(pool, batch).await {
+impl GroupCommit {
+    fn push(&self, append: Append) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.push_back(append);
+        }
+    }
+
+    fn take(&self) -> Vec<Append> {
+        match self.queue.lock() {
+            Ok(mut q) => {
+                let n = q.len().min(GROUP_MAX);
+                q.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    async fn append(
+        &self,
+        pool: &SqlitePool,
+        run_id: &str,
+        events: &[NewEvent],
+        ts: &str,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (reply, mut answer) = oneshot::channel();
+        self.push(Append {
+            run_id: run_id.to_string(),
+            events: events.to_vec(),
+            ts: ts.to_string(),
+            reply,
+        });
+        let _leading = self.leader.lock().await;
+        loop {
+            // A leader answers its group before it lets go, so an append an earlier leader
+            // took has its answer already; otherwise it is still queued (perhaps behind a
+            // full group) and is committed here.
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err(StoreError::Corrupt("the event append was dropped".into()))
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch = self.take();
+            if batch.is_empty() {
+                return Err(StoreError::Corrupt("the event append was lost".into()));
+            }
+            let mut group = Requeue {
+                commit: self,
+                batch: Some(batch),
+            };
+            commit_group(pool, &mut group).await;
+        }
+    }
+}
+
+/// Puts a group that was not committed back at the head of the queue (the leader was dropped).
+struct Requeue<'a> {
+    commit: &'a GroupCommit,
+    batch: Option<Vec<Append>>,
+}
+
+impl Drop for Requeue<'_> {
+    fn drop(&mut self) {
+        if let (Some(batch), Ok(mut q)) = (self.batch.take(), self.commit.queue.lock()) {
+            for append in batch.into_iter().rev() {
+                if !append.reply.is_closed() {
+                    q.push_front(append);
+                }
+            }
+        }
+    }
+}
+
+/// Commits the group; if this future is dropped mid-commit the transaction rolls back and
+/// `Requeue` hands the group (minus callers that went away) to the next leader.
+async fn commit_group(pool: &SqlitePool, group: &mut Requeue<'_>) {
+    let outcome = match group.batch.as_deref() {
+        Some(appends) => write_group(pool, appends).await,
+        None => return,
+    };
+    let appends = group.batch.take().unwrap_or_default();
+    match outcome {
         Ok(results) => {
-            for (append, result) in batch.drain(..).zip(results) {
+            for (append, result) in appends.into_iter().zip(results) {
                 let _ = append.reply.send(result);
             }
         }
-        // One transaction failed: retry each append on its own so one bad append does not
+        // The transaction failed: retry each append on its own so one bad append does not
         // fail the others.
-        Err(_) if batch.len() > 1 => {
-            for append in batch.drain(..) {
+        Err(_) if appends.len() > 1 => {
+            for append in appends {
                 let result = match write_group(pool, std::slice::from_ref(&append)).await {
                     Ok(mut r) => r
                         .pop()
@@ -71,7 +142,7 @@ async fn commit_group(pool: &SqlitePool, batch: &mut Vec<Append>) {
             }
         }
         Err(e) => {
-            if let Some(append) = batch.pop() {
+            if let Some(append) = appends.into_iter().next() {
                 let _ = append.reply.send(Err(e));
             }
         }
@@ -144,26 +215,7 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let (reply, answer) = oneshot::channel();
-        let append = Append {
-            run_id: run_id.to_string(),
-            events: events.to_vec(),
-            ts: ts.to_string(),
-            reply,
-        };
-        match self.writer.send(append).await {
-            Ok(()) => answer
-                .await
-                .unwrap_or(Err(StoreError::Corrupt("the event writer stopped".into()))),
-            // The writer's runtime is gone (a store shared across runtimes in a tool): write
-            // directly, still in one transaction.
-            Err(mpsc::error::SendError(append)) => {
-                let mut results = write_group(&self.pool, std::slice::from_ref(&append)).await?;
-                results
-                    .pop()
-                    .unwrap_or(Err(StoreError::Corrupt("no result".into())))
-            }
-        }
+        self.commits.append(&self.pool, run_id, events, ts).await
     }
 
     async fn events_after(

@@ -16,8 +16,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    /// The event log's group-commit writer (events.rs).
-    writer: tokio::sync::mpsc::Sender<events::Append>,
+    /// The event log's group commit (events.rs).
+    commits: std::sync::Arc<events::GroupCommit>,
 }
 
 impl SqliteStore {
@@ -39,8 +39,10 @@ impl SqliteStore {
         super::migrate::run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {url}: {e}"))?;
-        let writer = events::spawn_writer(pool.clone());
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            commits: Default::default(),
+        })
     }
 
     /// The connection pool, for tests that seed fixtures and for admin tools.
