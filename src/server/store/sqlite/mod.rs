@@ -30,7 +30,11 @@ impl SqliteStore {
             // power cut can lose the last few, which is the usual trade for sub-ms commits.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run in the background (below), not inside whichever commit crosses
+            // the WAL threshold: that commit (and every event queued behind it) would wait
+            // for the copy and its fsync.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -39,6 +43,7 @@ impl SqliteStore {
         super::migrate::run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {url}: {e}"))?;
+        spawn_checkpointer(pool.clone());
         Ok(Self {
             pool,
             commits: Default::default(),
@@ -49,6 +54,24 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Copies the WAL back into the database once a second without blocking readers or writers
+/// (`PASSIVE`), until the pool is closed.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::debug!(error = %e, "WAL checkpoint skipped");
+            }
+        }
+    });
 }
 
 #[async_trait]
