@@ -67,7 +67,10 @@ fn spawn_checkpointer(pool: SqlitePool) {
             if pool.is_closed() {
                 return;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
                 tracing::debug!(error = %e, "WAL checkpoint skipped");
             }
         }
