@@ -353,6 +353,9 @@ impl Driver {
         state.error = None;
         let generation = state.generation;
         let task = state.task.clone();
+        // Durable before the agent starts: whoever sees the agent at work (a test, a crash
+        // resume) finds the task `running` in the store.
+        self.persist(index).await?;
         let cancel = CancellationToken::new();
         let (tx, mut rx) = mpsc::channel::<TaskSignal>(32);
         let forward = self.signals_tx.clone();
@@ -405,7 +408,6 @@ impl Driver {
                 started: Instant::now(),
             },
         );
-        self.persist(index).await?;
         let t = &self.tasks[index].task;
         self.emitter
             .emit(
