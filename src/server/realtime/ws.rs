@@ -445,9 +445,10 @@ struct Session {
 impl Session {
     fn new(state: AppState, admitted: Admitted, after_seq: Option<u64>, expires: i64) -> Self {
         let now = Instant::now();
+        // Capped at a year: an `Instant` cannot reach arbitrarily far.
         let left = expires
             .saturating_sub(chrono::Utc::now().timestamp())
-            .max(0) as u64;
+            .clamp(0, 365 * 24 * 3600) as u64;
         let token_expires = now + std::time::Duration::from_secs(left);
         let c = &state.realtime.config;
         // Subscribe before anything is read from the store: nothing published from here on

@@ -47,9 +47,12 @@ impl GroupCommit {
         }
     }
 
+    /// The next group, without appends whose caller has gone (cancelled before its commit:
+    /// nothing of it is written, as with a transaction never begun).
     fn take(&self) -> Vec<Append> {
         match self.queue.lock() {
             Ok(mut q) => {
+                q.retain(|a| !a.reply.is_closed());
                 let n = q.len().min(GROUP_MAX);
                 q.drain(..n).collect()
             }
@@ -323,5 +326,34 @@ mod tests {
             assert_eq!(ns, (0..30).collect::<Vec<u64>>(), "{run} in order");
             assert_eq!(store.last_seq(&run).await.unwrap(), 30);
         }
+    }
+
+    /// An append whose caller went away while it waited for the commit writes nothing, and the
+    /// run's sequence goes on without a gap.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_append_cancelled_before_its_commit_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_runs(dir.path(), 1).await;
+        // Hold the leader's place so the next append has to wait in the queue.
+        let leading = store.commits.leader.lock().await;
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let events = vec![NewEvent::new(EventType::TaskProgress, json!({"n": "gone"}))];
+                store.append_events("r0", &events, "t").await
+            })
+        };
+        while store.commits.queue.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        drop(leading);
+        let events = vec![NewEvent::new(EventType::TaskProgress, json!({"n": "kept"}))];
+        let stored = store.append_events("r0", &events, "t").await.unwrap();
+        assert_eq!(stored[0].seq, 1);
+        let log = store.events_after("r0", 0, 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].data["n"], "kept");
     }
 }
