@@ -85,35 +85,16 @@ mod imp {
         let clone: Element = svg.clone_node_with_deep(true)?.dyn_into()?;
         let window = web_sys::window().ok_or("no window")?;
 
-        // Inline computed styles: the clone's elements match the original's one for one.
-        let originals = svg.query_selector_all("*")?;
-        let copies = clone.query_selector_all("*")?;
-        for i in 0..originals.length().min(copies.length()) {
-            let (Some(original), Some(copy)) = (originals.item(i), copies.item(i)) else {
-                continue;
-            };
-            let (Ok(original), Ok(copy)) =
-                (original.dyn_into::<Element>(), copy.dyn_into::<Element>())
-            else {
-                continue;
-            };
-            let Some(computed) = window.get_computed_style(&original)? else {
-                continue;
-            };
-            let mut style = String::new();
-            for name in PROPERTIES {
-                let value = computed.get_property_value(name)?;
-                if !value.is_empty() {
-                    style.push_str(name);
-                    style.push(':');
-                    style.push_str(&value);
-                    style.push(';');
-                }
-            }
-            copy.set_attribute("style", &style)?;
-            // Animations and focus outlines do not belong in a picture.
-            copy.remove_attribute("tabindex")?;
+        // The file gets every text whatever the zoom's level of detail on screen: styles are
+        // read at full detail (one synchronous restyle) and the level is put back after.
+        let detail = svg.get_attribute("data-detail");
+        svg.set_attribute("data-detail", "full")?;
+        let inlined = inline_styles(&window, svg, &clone);
+        match &detail {
+            Some(level) => svg.set_attribute("data-detail", level)?,
+            None => svg.remove_attribute("data-detail")?,
         }
+        inlined?;
         // Drop what only makes sense on screen (pulse halos, the selection ring).
         let transient = clone.query_selector_all("[data-export=\"skip\"]")?;
         for i in 0..transient.length() {
@@ -152,6 +133,7 @@ mod imp {
             "role",
             "aria-label",
             "aria-describedby",
+            "data-detail",
         ] {
             clone.remove_attribute(attr)?;
         }
@@ -164,6 +146,43 @@ mod imp {
         )?;
         let text = web_sys::XmlSerializer::new()?.serialize_to_string(&clone)?;
         Ok((text, area))
+    }
+
+    /// Copies the computed style of every element of `svg` onto its twin in `clone`.
+    fn inline_styles(
+        window: &web_sys::Window,
+        svg: &SvgElement,
+        clone: &Element,
+    ) -> Result<(), JsValue> {
+        let originals = svg.query_selector_all("*")?;
+        let copies = clone.query_selector_all("*")?;
+        for i in 0..originals.length().min(copies.length()) {
+            let (Some(original), Some(copy)) = (originals.item(i), copies.item(i)) else {
+                continue;
+            };
+            let (Ok(original), Ok(copy)) =
+                (original.dyn_into::<Element>(), copy.dyn_into::<Element>())
+            else {
+                continue;
+            };
+            let Some(computed) = window.get_computed_style(&original)? else {
+                continue;
+            };
+            let mut style = String::new();
+            for name in PROPERTIES {
+                let value = computed.get_property_value(name)?;
+                if !value.is_empty() {
+                    style.push_str(name);
+                    style.push(':');
+                    style.push_str(&value);
+                    style.push(';');
+                }
+            }
+            copy.set_attribute("style", &style)?;
+            // Animations and focus outlines do not belong in a picture.
+            copy.remove_attribute("tabindex")?;
+        }
+        Ok(())
     }
 
     fn download_blob(blob: &web_sys::Blob, file: &str) -> Result<(), JsValue> {

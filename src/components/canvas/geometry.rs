@@ -209,6 +209,45 @@ impl Viewport {
     }
 }
 
+/// How much of every node is drawn at a zoom level. Text a few screen pixels high cannot be
+/// read, yet on a large diagram it is most of the paint work of each pan and zoom frame, so a
+/// zoomed-out canvas draws less of it (the node's accessible name and the export keep it all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: icon badge, label and config facts.
+    Full,
+    /// Label and icon; no badge letters or config facts (they would be < ~5 px).
+    Labels,
+    /// Shapes, icons and edges only (labels would be < ~4.5 px).
+    Shapes,
+}
+
+/// Below this zoom the badge and the config facts (10.5 px text) are dropped.
+pub const DETAIL_LABELS_BELOW: f64 = 0.5;
+/// Below this zoom the labels (12.5 px text) are dropped too.
+pub const DETAIL_SHAPES_BELOW: f64 = 0.35;
+
+impl Detail {
+    pub fn at_zoom(k: f64) -> Detail {
+        if !k.is_finite() || k >= DETAIL_LABELS_BELOW {
+            Detail::Full
+        } else if k >= DETAIL_SHAPES_BELOW {
+            Detail::Labels
+        } else {
+            Detail::Shapes
+        }
+    }
+
+    /// The value of the canvas' `data-detail` attribute, which the stylesheet keys on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detail::Full => "full",
+            Detail::Labels => "labels",
+            Detail::Shapes => "shapes",
+        }
+    }
+}
+
 /// Clamps a scale factor to [`MIN_ZOOM`]..=[`MAX_ZOOM`]; anything not finite becomes 1.
 pub fn clamp_zoom(k: f64) -> f64 {
     if k.is_finite() {
@@ -730,6 +769,20 @@ mod tests {
     use super::*;
     use serde_json::json;
     use youmeyou_core::model::Node;
+
+    #[test]
+    fn detail_drops_unreadable_text_as_the_view_zooms_out() {
+        assert_eq!(Detail::at_zoom(1.0), Detail::Full);
+        assert_eq!(Detail::at_zoom(DETAIL_LABELS_BELOW), Detail::Full);
+        assert_eq!(Detail::at_zoom(0.45), Detail::Labels);
+        assert_eq!(Detail::at_zoom(DETAIL_SHAPES_BELOW), Detail::Labels);
+        assert_eq!(Detail::at_zoom(MIN_ZOOM), Detail::Shapes);
+        assert_eq!(Detail::at_zoom(f64::NAN), Detail::Full);
+        // What each level drops is smaller than ~5 screen pixels when it drops it.
+        const { assert!(10.5 * DETAIL_LABELS_BELOW < 5.5) };
+        const { assert!(12.5 * DETAIL_SHAPES_BELOW < 4.5) };
+        assert_eq!(Detail::Shapes.as_str(), "shapes");
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6

@@ -6,7 +6,8 @@
 use super::dom::{self, Frame};
 use super::edge::{edge_view, markers};
 use super::geometry::{
-    canvas_summary, config_rows, fit_to_view, kind_style, node_rect, wheel_factor, Point, Viewport,
+    canvas_summary, config_rows, fit_to_view, kind_style, node_rect, wheel_factor, Detail, Point,
+    Viewport,
 };
 use super::node::{node_description, node_view};
 use super::scene::{settled_moves, PendingMove, Scene};
@@ -143,6 +144,9 @@ pub fn ArchitectureCanvas(
     let edge_ids = Memo::new(move |_| scene.with(Scene::edge_ids));
     let summary = Memo::new(move |_| scene.with(|s| canvas_summary(&s.canvas)));
     let is_empty = Memo::new(move |_| scene.with(|s| s.canvas.nodes.is_empty()));
+    // A Memo: the attribute (and the style recalculation it causes) changes only when the
+    // zoom crosses a level, not on every frame of a zoom.
+    let detail = Memo::new(move |_| Detail::at_zoom(viewport.with(|v| v.k)));
 
     let svg_ref = NodeRef::<Svg>::new();
     let gestures = StoredValue::new(Gestures::default());
@@ -477,6 +481,7 @@ pub fn ArchitectureCanvas(
                 aria-describedby=desc_id.clone()
                 tabindex="0"
                 style=move || viewport.with(grid_style)
+                data-detail=move || detail.get().as_str()
                 on:pointerdown=on_pointerdown
                 on:pointermove=on_pointermove
                 on:pointerup=on_pointerup
