@@ -3,11 +3,11 @@
 //! CLI on the built binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod auth_support;
+mod support;
 
-use auth_support::{error_code, session_set_cookie, start, start_in, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use support::{error_code, session_set_cookie, start, start_in, PASSWORD};
 use youmeyou::server::secrets::Secret;
 
 #[tokio::test]
@@ -176,11 +176,11 @@ async fn logout_clears_the_cookie_and_revokes_the_token() {
 }
 
 trait LoginAgain {
-    async fn user_login_again(&self, u: &auth_support::User) -> String;
+    async fn user_login_again(&self, u: &support::User) -> String;
 }
 
-impl LoginAgain for auth_support::TestServer {
-    async fn user_login_again(&self, u: &auth_support::User) -> String {
+impl LoginAgain for support::TestServer {
+    async fn user_login_again(&self, u: &support::User) -> String {
         let body: Value = self.login(&u.email, PASSWORD).await.json().await.unwrap();
         body["token"].as_str().unwrap().to_string()
     }

@@ -5,6 +5,8 @@
 //! static path, a bad key, the per-run budget, the per-user breaker and the flags themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -16,10 +18,12 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::watch::Watch;
+use support::TestServer;
 use youmeyou::server::config::ServeArgs;
 use youmeyou::server::state::{AppState, Overrides};
 use youmeyou::server::ServeConfig;
-use youmeyou_core::model::{Event, EventType};
+use youmeyou_core::model::EventType;
 
 const EXAMPLE_1: &str = "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
 const KEY: &str = "sk-llm-test-KEY-4b1d";
@@ -424,63 +428,29 @@ fn llm_flags(fake: &Fake, extra: &[&str]) -> youmeyou_llm::LlmConfig {
     parse(&argv).unwrap_or_else(|e| panic!("{e}")).llm
 }
 
+/// The shared test server with `llm` configured, signed in as alice.
 struct Server {
     base: String,
     state: AppState,
     http: reqwest::Client,
     token: String,
-    _dir: tempfile::TempDir,
+    inner: TestServer,
 }
 
 async fn start(llm: youmeyou_llm::LlmConfig) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
-    config.llm = llm;
-    let state = AppState::open_with(config, Overrides::default())
-        .await
-        .unwrap();
+    let inner = support::start_with(Overrides::default(), |config| config.llm = llm).await;
     assert!(
-        state.llm.is_some(),
+        inner.state.llm.is_some(),
         "a configured provider replaces the built-in engine"
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = youmeyou::server::router(state.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
-    let http = reqwest::Client::new();
-    let token = sign_up(&http, &base, "alice@example.com").await;
+    let token = inner.user("alice@example.com").await.token;
     Server {
-        base,
-        state,
-        http,
+        base: inner.base.clone(),
+        state: inner.state.clone(),
+        http: inner.client.clone(),
         token,
-        _dir: dir,
+        inner,
     }
-}
-
-async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let r = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({"email": email, "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let r = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": email, "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["token"].as_str().unwrap().to_string()
 }
 
 impl Server {
@@ -534,74 +504,6 @@ impl Server {
         assert_eq!(status, 202, "{body}");
         let id = body["buildId"].as_str().unwrap().to_string();
         (id.clone(), Watch::new(&self.state, &id))
-    }
-}
-
-/// Reads a run's events in order (store replay, then the bus), like a transport would.
-struct Watch {
-    state: AppState,
-    run_id: String,
-    rx: youmeyou::server::realtime::bus::EventReceiver,
-    seen: Vec<Event>,
-}
-
-impl Watch {
-    fn new(state: &AppState, run_id: &str) -> Self {
-        Self {
-            state: state.clone(),
-            run_id: run_id.to_string(),
-            rx: state.bus.subscribe_run(run_id),
-            seen: Vec::new(),
-        }
-    }
-
-    async fn catch_up(&mut self) {
-        let after = self.seen.last().map_or(0, |e| e.seq);
-        let events = self
-            .state
-            .store
-            .events_after(&self.run_id, after, 100_000)
-            .await
-            .unwrap();
-        self.seen.extend(events);
-    }
-
-    async fn until_type(&mut self, kind: EventType) -> Event {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            self.catch_up().await;
-            if let Some(e) = self.seen.iter().find(|e| e.kind == kind) {
-                return e.clone();
-            }
-            tokio::select! {
-                _ = self.rx.recv() => {}
-                _ = tokio::time::sleep_until(deadline) => panic!("timed out waiting for {}; saw {:?}", kind.as_str(), self.kinds()),
-            }
-        }
-    }
-
-    /// Waits for the run's end and returns its summary.
-    async fn finished(&mut self) -> Value {
-        self.until_type(EventType::ExecutionSummary).await.data
-    }
-
-    fn kinds(&self) -> Vec<&'static str> {
-        self.seen.iter().map(|e| e.kind.as_str()).collect()
-    }
-
-    fn of(&self, kind: EventType) -> Vec<&Event> {
-        self.seen.iter().filter(|e| e.kind == kind).collect()
-    }
-
-    fn first(&self, kind: EventType) -> &Event {
-        self.seen
-            .iter()
-            .find(|e| e.kind == kind)
-            .unwrap_or_else(|| panic!("no {} event; saw {:?}", kind.as_str(), self.kinds()))
-    }
-
-    fn index_of(&self, kind: EventType) -> usize {
-        self.seen.iter().position(|e| e.kind == kind).unwrap()
     }
 }
 
@@ -964,7 +866,7 @@ async fn three_fatal_failures_pause_the_users_new_runs_with_the_retry_time() {
         "{body}"
     );
     // Another user is not affected.
-    let bob = sign_up(&server.http, &server.base, "bob@example.com").await;
+    let bob = server.inner.user("bob@example.com").await.token;
     let bobs = server.project_of(&bob).await;
     let (status, _, body) = server
         .post_as(

@@ -3,11 +3,15 @@
 //! crash (SIGKILL) of a real server process in the middle of a run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use support::watch::Watch;
+use support::TestServer;
 use youmeyou::server::limits::Tier;
 use youmeyou::server::orchestrator::agents::Agents;
 use youmeyou::server::orchestrator::builtin::BuiltinAgents;
@@ -22,12 +26,13 @@ const EXAMPLE_1: &str = "Build a complete e-commerce platform with user auth, pr
 const EXAMPLE_2: &str = "Fix the auth service in my design and make it scalable to 5000 RPS";
 const EXAMPLE_3_EDIT: &str = "Create database schema for users, products, orders, carts, payments, AND recommendation engine with user behavior tracking, product similarity, and recommendation history";
 
+/// The shared test server, signed in as alice; `base`, `state` and `http` are its parts.
 struct Server {
     base: String,
     state: AppState,
     http: reqwest::Client,
     token: String,
-    _dir: tempfile::TempDir,
+    inner: TestServer,
 }
 
 async fn start(overrides: Overrides) -> Server {
@@ -38,49 +43,19 @@ async fn start_configured(
     overrides: Overrides,
     configure: impl FnOnce(&mut ServeConfig),
 ) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
-    config.orchestrator.edit_cooldown = Duration::from_millis(300);
-    configure(&mut config);
-    let state = AppState::open_with(config, overrides).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = youmeyou::server::router(state.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
-    let http = reqwest::Client::new();
-    let token = sign_up(&http, &base, "alice@example.com").await;
+    let inner = support::start_with(overrides, |config| {
+        config.orchestrator.edit_cooldown = Duration::from_millis(300);
+        configure(config);
+    })
+    .await;
+    let token = inner.user("alice@example.com").await.token;
     Server {
-        base,
-        state,
-        http,
+        base: inner.base.clone(),
+        state: inner.state.clone(),
+        http: inner.client.clone(),
         token,
-        _dir: dir,
+        inner,
     }
-}
-
-async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let r = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({"email": email, "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let r = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": email, "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["token"].as_str().unwrap().to_string()
 }
 
 impl Server {
@@ -155,63 +130,6 @@ impl Server {
             assert!(body[key].is_string(), "{key} missing: {body}");
         }
         (id.clone(), Watch::new(&self.state, &id))
-    }
-}
-
-/// Reads a run's events in order (store replay, then the bus), like a transport would.
-struct Watch {
-    state: AppState,
-    run_id: String,
-    rx: youmeyou::server::realtime::bus::EventReceiver,
-    seen: Vec<Event>,
-}
-
-impl Watch {
-    fn new(state: &AppState, run_id: &str) -> Self {
-        Self {
-            state: state.clone(),
-            run_id: run_id.to_string(),
-            rx: state.bus.subscribe_run(run_id),
-            seen: Vec::new(),
-        }
-    }
-
-    async fn catch_up(&mut self) {
-        let after = self.seen.last().map_or(0, |e| e.seq);
-        let events = self
-            .state
-            .store
-            .events_after(&self.run_id, after, 100_000)
-            .await
-            .unwrap();
-        self.seen.extend(events);
-    }
-
-    /// Waits until an event matches; returns it.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            self.catch_up().await;
-            if let Some(e) = self.seen.iter().find(|e| pred(e)) {
-                return e.clone();
-            }
-            tokio::select! {
-                _ = self.rx.recv() => {}
-                _ = tokio::time::sleep_until(deadline) => panic!("timed out waiting for {what}; saw {:?}", self.kinds()),
-            }
-        }
-    }
-
-    async fn until_type(&mut self, kind: EventType) -> Event {
-        self.until(kind.as_str(), |e| e.kind == kind).await
-    }
-
-    fn kinds(&self) -> Vec<&'static str> {
-        self.seen.iter().map(|e| e.kind.as_str()).collect()
-    }
-
-    fn of(&self, kind: EventType) -> Vec<&Event> {
-        self.seen.iter().filter(|e| e.kind == kind).collect()
     }
 }
 
@@ -735,7 +653,7 @@ async fn queued_runs_stream_positions_premium_goes_first_and_cancel_while_queued
     assert_eq!(snapshot["status"], "queued", "{snapshot}");
 
     // D belongs to a premium user: it goes to the front, B and C move back.
-    let bob = sign_up(&server.http, &server.base, "bob@example.com").await;
+    let bob = server.inner.user("bob@example.com").await.token;
     let record = server
         .state
         .store

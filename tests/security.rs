@@ -6,12 +6,12 @@
 //! security headers, login throttling, request-rate headers and the run-quota race.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod auth_support;
+mod support;
 
-use auth_support::{error_code, start, TestServer, User, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use support::{error_code, start, TestServer, User, PASSWORD};
 use youmeyou::server::auth::tokens::{build_claims, session_claims, KeyRing, SESSION_TTL_SECS};
 use youmeyou::server::limits::{LimitsConfig, Tier};
 use youmeyou::server::routes::{api_routes, Access, RouteSpec};
@@ -90,7 +90,7 @@ async fn world() -> World {
     let other_run = s.seed_run(&project, &a.id, "completed").await;
     let b_run = s.seed_run(&b_project, &b.id, "completed").await;
     let keys = &s.state.keys;
-    let jti = || auth_support::uuid_like();
+    let jti = || support::uuid_like();
     let expired = keys
         .issue(&session_claims(
             &a.id,

@@ -7,6 +7,7 @@ use super::data::{error_words, safe_next, FormOutcome, Login, Register};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 /// After a successful sign-in: a full page load, so every part of the page (header, data)
 /// starts from the new session.
@@ -35,6 +36,23 @@ fn message_of(
     }
 }
 
+/// Shared by both forms: a successful answer leads on (a full page load), a refusal becomes
+/// the message to show.
+fn follow_outcome<V>(value: V, query: Memo<ParamsMap>) -> Signal<Option<String>>
+where
+    V: Get<Value = Option<Result<FormOutcome, ServerFnError>>> + Clone + Send + Sync + 'static,
+{
+    let answered = value.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(outcome)) = answered.get() {
+            if outcome.ok {
+                go(outcome.location.as_deref().unwrap_or("/"));
+            }
+        }
+    });
+    Signal::derive(move || message_of(value.get(), query.with(|q| q.get("error"))))
+}
+
 #[component]
 fn FormError(message: Signal<Option<String>>) -> impl IntoView {
     // Always in the DOM (reserved height), so showing an error shifts nothing.
@@ -50,15 +68,7 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let action = ServerAction::<Login>::new();
     let pending = action.pending();
-    let value = action.value();
-    Effect::new(move |_| {
-        if let Some(Ok(outcome)) = value.get() {
-            if outcome.ok {
-                go(outcome.location.as_deref().unwrap_or("/"));
-            }
-        }
-    });
-    let message = Signal::derive(move || message_of(value.get(), query.with(|q| q.get("error"))));
+    let message = follow_outcome(action.value(), query);
     let email = move || query.with(|q| q.get("email").unwrap_or_default());
     let next = move || safe_next(&query.with(|q| q.get("next").unwrap_or_default()));
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
@@ -120,15 +130,7 @@ pub fn RegisterPage() -> impl IntoView {
     let query = use_query_map();
     let action = ServerAction::<Register>::new();
     let pending = action.pending();
-    let value = action.value();
-    Effect::new(move |_| {
-        if let Some(Ok(outcome)) = value.get() {
-            if outcome.ok {
-                go(outcome.location.as_deref().unwrap_or("/"));
-            }
-        }
-    });
-    let message = Signal::derive(move || message_of(value.get(), query.with(|q| q.get("error"))));
+    let message = follow_outcome(action.value(), query);
     let email = move || query.with(|q| q.get("email").unwrap_or_default());
     view! {
         <Title text="Create an account — YouMeYou"/>

@@ -1,7 +1,9 @@
-//! Shared by tests/accounts.rs and tests/security.rs: a real server on 127.0.0.1:0 (the same
-//! `router` as production, served with peer addresses), plus helpers to register, sign in and
-//! seed runs straight into the database.
+//! Shared by the HTTP-level test files (accounts, security, orchestrator, llm): a real server on
+//! 127.0.0.1:0 (the same `router` as production, served with peer addresses), plus helpers to
+//! register, sign in and seed runs straight into the database.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod watch;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
@@ -9,7 +11,7 @@ use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use youmeyou::server::config::DatabaseTarget;
-use youmeyou::server::state::AppState;
+use youmeyou::server::state::{AppState, Overrides};
 use youmeyou::server::store::sqlite::SqliteStore;
 use youmeyou::server::ServeConfig;
 
@@ -48,12 +50,29 @@ pub async fn start(configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
 }
 
 pub async fn start_in(dir: TempDir, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
+    start_full(dir, Overrides::default(), configure).await
+}
+
+/// A server whose orchestrator parts (planner, agents, queue) are replaced by `overrides`.
+pub async fn start_with(
+    overrides: Overrides,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start_full(dir, overrides, configure).await
+}
+
+async fn start_full(
+    dir: TempDir,
+    overrides: Overrides,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> TestServer {
     let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
     configure(&mut config);
     let db_url = match &config.database {
         DatabaseTarget::Sqlite { url } => url.clone(),
     };
-    let state = AppState::open(config).await.expect("state");
+    let state = AppState::open_with(config, overrides).await.expect("state");
     let app = youmeyou::server::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
