@@ -726,6 +726,47 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
     );
 }
 
+/// A client that stops reading while it is being replayed from the log (it connected late, or
+/// the bus lagged it) is a slow consumer too. A replay refills the queue only to half its bound,
+/// so "the queue is full" alone never held for it and it was kept forever (a CI failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_during_replay_is_closed_with_4008() {
+    let s = start_with(RealtimeConfig {
+        queue_events: 64,
+        queue_bytes: 256 * 1024,
+        replay_page: 32,
+        slow_consumer_timeout: Duration::from_millis(500),
+        ..test_config()
+    })
+    .await;
+    let token = alice(&s).await;
+    // 3,000 events of ~4 KiB already in the log: far more than the socket buffers hold.
+    for _ in 0..30 {
+        s.publish_sized("pa", "ra", 100, 4000).await;
+    }
+    let mut slow = raw_ws(&s, "/api/ws/runs/ra?afterSeq=0", &token, Some(4096)).await;
+    s.until("slow consumer closed", |st| {
+        st.metrics
+            .transport(Transport::Ws)
+            .slow_consumer_disconnects
+            .get()
+            == 1
+    })
+    .await;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout(WAIT, slow.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the slow connection was not closed"),
+        }
+    }
+    s.until("slow connection released", |st| {
+        st.metrics.transport(Transport::Ws).active.get() == 0
+    })
+    .await;
+}
+
 // ─────────────────────────────── Auth and isolation ───────────────────────────────
 
 #[tokio::test]

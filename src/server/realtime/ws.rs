@@ -514,10 +514,18 @@ impl Session {
         d
     }
 
-    /// The outbound queue is at its bound: stop taking events from the bus until it drains.
+    /// The outbound queue is at its bound: stop taking events until it drains. While a replay
+    /// is under way the bound is half the queue (the replay refills it only that far, leaving
+    /// room for replies and pings), so a client that stops reading mid-replay counts as stalled
+    /// too instead of being kept forever.
     fn full(&self) -> bool {
         let c = self.config();
-        self.out.queue.len() >= c.queue_events || self.out.bytes >= c.queue_bytes
+        let (events, bytes) = if self.cursors.iter().any(|c| c.phase == Phase::Replay) {
+            (c.queue_events / 2, c.queue_bytes / 2)
+        } else {
+            (c.queue_events, c.queue_bytes)
+        };
+        self.out.queue.len() >= events || self.out.bytes >= bytes
     }
 
     async fn run(mut self, mut sink: Sink, mut stream: Stream) {
@@ -876,16 +884,13 @@ impl Session {
     /// Fills the queue from the store for runs in `Replay`, page by page, while it has room.
     async fn pump_replays(&mut self) -> Flow {
         loop {
-            let (queue_events, queue_bytes, page) = {
-                let c = self.config();
-                (c.queue_events, c.queue_bytes, c.replay_page)
-            };
-            if self.out.queue.len() >= queue_events / 2 || self.out.bytes >= queue_bytes / 2 {
-                return Flow::Continue;
-            }
+            let page = self.config().replay_page;
             let Some(idx) = self.cursors.iter().position(|c| c.phase == Phase::Replay) else {
                 return Flow::Continue;
             };
+            if self.full() {
+                return Flow::Continue;
+            }
             let (run_id, after) = match self.cursors.get(idx) {
                 Some(c) => (c.run_id.clone(), c.sent),
                 None => return Flow::Continue,
