@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use youmeyou::server::auth::tokens::{build_claims, KeyRing};
+use youmeyou::server::orchestrator::emitter::Emitter;
 use youmeyou::server::realtime::limits::RealtimeConfig;
 use youmeyou::server::realtime::Realtime;
 use youmeyou::server::secrets::Secret;
@@ -99,9 +100,14 @@ enum Cmd {
         /// Bytes of padding in each event's data (the envelope ends up ~200 bytes with 60).
         #[arg(long, default_value_t = 60)]
         pad: usize,
-        /// YouMeYou only: events per store transaction (1 = as the orchestrator appends).
+        /// YouMeYou only: events per emit call (1 = one event per call, as the orchestrator).
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// YouMeYou only: `queued` emits like the orchestrator's progress reports (queued in
+        /// order, what piles up during a commit shares the next one); `awaited` waits for each
+        /// emit's commit before the next (one commit per call).
+        #[arg(long, value_enum, default_value_t = EmitMode::Queued)]
+        emit: EmitMode,
     },
     /// A client `events` behind (the "replay" run) connects; time until it has all, in order.
     Replay {
@@ -171,6 +177,7 @@ fn main() -> anyhow::Result<()> {
                 rate,
                 pad,
                 batch,
+                emit,
             } => {
                 fanout(
                     target,
@@ -180,7 +187,7 @@ fn main() -> anyhow::Result<()> {
                     events_per_run,
                     rate,
                     pad,
-                    batch,
+                    (batch, emit),
                 )
                 .await
             }
@@ -206,6 +213,14 @@ fn main() -> anyhow::Result<()> {
 struct Bench {
     state: AppState,
     published: Arc<AtomicU64>,
+    /// Store appends (commits) the publishers' emitters made.
+    appends: Arc<AtomicU64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EmitMode {
+    Queued,
+    Awaited,
 }
 
 async fn serve(
@@ -276,6 +291,7 @@ async fn serve(
     let bench = Bench {
         state: state.clone(),
         published: Arc::new(AtomicU64::new(0)),
+        appends: Arc::new(AtomicU64::new(0)),
     };
     let extra = Router::new()
         .route("/bench/publish", post(bench_publish))
@@ -300,12 +316,14 @@ async fn bench_stats(State(b): State<Bench>) -> Json<Value> {
         "rss": youmeyou::server::metrics::resident_memory_bytes(),
         "clients": b.state.metrics.transport(youmeyou::server::metrics::Transport::Ws).active.get(),
         "published": b.published.load(Ordering::Relaxed),
+        "appends": b.appends.load(Ordering::Relaxed),
     }))
 }
 
 /// Publishes like the orchestrator: every run has its own publisher (runs execute
-/// concurrently), each appending (one `append_events` call per `batch` events; the store
-/// group-commits concurrent appends) and then publishing on the bus, in `seq` order.
+/// concurrently) emitting through the run's real `Emitter` (persisted, then published in `seq`
+/// order; the store group-commits concurrent runs' appends). `queued` emits as the scheduler
+/// emits progress reports; `awaited` waits for each emit's commit (one commit per call).
 async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<Value> {
     let runs: Vec<String> = spec["runs"]
         .as_array()
@@ -318,8 +336,8 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
     let per_run = spec["eventsPerRun"].as_u64().unwrap_or(0) as usize;
     let rate = spec["rate"].as_u64().unwrap_or(0);
     let pad = spec["pad"].as_str().unwrap_or("").to_string();
-    // Events per append call (1 = one call per event, as the orchestrator emits).
     let batch = spec["batch"].as_u64().unwrap_or(1).max(1) as usize;
+    let queued = spec["emit"].as_str() != Some("awaited");
     // Each run publishes its share of the total rate, its start staggered over one interval.
     let per_run_rate = rate as f64 / runs.len().max(1) as f64;
     let started = Instant::now();
@@ -331,6 +349,13 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
             0.0
         };
         tokio::spawn(async move {
+            let emitter = Emitter::new(&run, PROJECT, b.state.store.clone(), b.state.bus.clone());
+            let event = |pad: &str| {
+                NewEvent::new(
+                    EventType::TaskProgress,
+                    json!({"taskId": "t1", "sentAt": micros_now(), "pad": pad}),
+                )
+            };
             let mut sent = 0usize;
             while sent < per_run {
                 let n = batch.min(per_run - sent);
@@ -339,29 +364,30 @@ async fn bench_publish(State(b): State<Bench>, Json(spec): Json<Value>) -> Json<
                         started + Duration::from_secs_f64(offset + sent as f64 / per_run_rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let events: Vec<NewEvent> = (0..n)
-                    .map(|_| {
-                        NewEvent::new(
-                            EventType::TaskProgress,
-                            json!({"taskId": "t1", "sentAt": micros_now(), "pad": pad}),
-                        )
-                    })
-                    .collect();
-                let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                match b.state.store.append_events(&run, &events, &ts).await {
-                    Ok(stored) => {
-                        for e in stored {
-                            b.state.bus.publish(PROJECT, Arc::new(e));
-                        }
-                        b.published.fetch_add(n as u64, Ordering::Relaxed);
+                if queued && n == 1 {
+                    let e = event(&pad);
+                    emitter.emit_detached(e.kind, e.data);
+                    // Like a scheduler between two agent reports: let others run.
+                    tokio::task::yield_now().await;
+                } else {
+                    let events: Vec<NewEvent> = (0..n).map(|_| event(&pad)).collect();
+                    if let Err(e) = emitter.emit_all(events).await {
+                        eprintln!("append failed: {e}");
                     }
-                    Err(e) => eprintln!("append failed: {e}"),
                 }
+                b.published.fetch_add(n as u64, Ordering::Relaxed);
                 sent += n;
             }
+            emitter.flush().await;
+            b.appends.fetch_add(emitter.appends(), Ordering::Relaxed);
         });
     }
     Json(json!({}))
+}
+
+async fn server_appends(stats_url: &str) -> Option<u64> {
+    let stats: Value = reqwest::get(stats_url).await.ok()?.json().await.ok()?;
+    stats["appends"].as_u64()
 }
 
 // ───────────────────────────── client ─────────────────────────────
@@ -457,8 +483,19 @@ impl Client {
             .expect("sign")
     }
 
-    async fn publish(&self, runs: &[String], per_run: usize, rate: u64, pad: usize, batch: usize) {
-        let body = json!({"runs": runs, "eventsPerRun": per_run, "rate": rate, "pad": "x".repeat(pad), "batch": batch});
+    async fn publish(
+        &self,
+        runs: &[String],
+        per_run: usize,
+        rate: u64,
+        pad: usize,
+        (batch, emit): (usize, EmitMode),
+    ) {
+        let emit = match emit {
+            EmitMode::Queued => "queued",
+            EmitMode::Awaited => "awaited",
+        };
+        let body = json!({"runs": runs, "eventsPerRun": per_run, "rate": rate, "pad": "x".repeat(pad), "batch": batch, "emit": emit});
         let r = reqwest::Client::new()
             .post(format!("http://{}/bench/publish", self.host))
             .json(&body)
@@ -667,7 +704,7 @@ async fn fanout(
     per_run: usize,
     rate: u64,
     pad: usize,
-    batch: usize,
+    (batch, emit): (usize, EmitMode),
 ) -> anyhow::Result<()> {
     let client = Arc::new(Client::new(target, url));
     let run_ids: Vec<String> = (0..runs).map(|i| format!("r{i}")).collect();
@@ -735,7 +772,11 @@ async fn fanout(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let t0 = Instant::now();
-    client.publish(&run_ids, per_run, rate, pad, batch).await;
+    let stats_url = format!("http://{}/bench/stats", client.host);
+    let appends_before = server_appends(&stats_url).await;
+    client
+        .publish(&run_ids, per_run, rate, pad, (batch, emit))
+        .await;
     let mut first_all: Option<Duration> = None;
     while stats.done.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) < conns
         && t0.elapsed() < Duration::from_secs(180)
@@ -747,11 +788,17 @@ async fn fanout(
     }
     let elapsed = first_all.unwrap_or_else(|| t0.elapsed());
     let delivered = stats.events.load(Ordering::Relaxed);
+    let commits = match (appends_before, server_appends(&stats_url).await) {
+        (Some(a), Some(b)) => json!(b - a),
+        _ => Value::Null,
+    };
     println!(
         "{}",
         json!({
             "bench": "fanout", "target": format!("{target:?}"), "runs": runs, "watchers": watchers,
-            "events_per_run": per_run, "rate": rate, "batch": batch, "connected": stats.connected.load(Ordering::Relaxed),
+            "events_per_run": per_run, "rate": rate, "batch": batch,
+            "emit": if target == Target::Rust { json!(format!("{emit:?}").to_lowercase()) } else { Value::Null },
+            "commits": commits, "connected": stats.connected.load(Ordering::Relaxed),
             "delivered": delivered, "expected": expected_total, "gaps": stats.gaps.load(Ordering::Relaxed),
             "duplicates": stats.dups.load(Ordering::Relaxed),
             "secs": elapsed.as_secs_f64(),
@@ -935,7 +982,10 @@ async fn storm(
     let stats_url = format!("http://{}/bench/stats", client.host);
     let before: Value = reqwest::get(&stats_url).await?.json().await?;
     let base = before["published"].as_u64().unwrap_or(0);
-    client.publish(&run_ids, per_run, rate, 60, 1).await;
+    // Awaited: `published` then counts stored events, the heads the drop is measured against.
+    client
+        .publish(&run_ids, per_run, rate, 60, (1, EmitMode::Awaited))
+        .await;
     // Let events flow for a third of the run, then drop everyone at once.
     let flow = Duration::from_secs_f64((runs * per_run) as f64 / rate.max(1) as f64 / 3.0);
     tokio::time::sleep(flow).await;

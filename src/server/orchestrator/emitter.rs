@@ -1,20 +1,57 @@
 //! The one way a run's events leave the orchestrator: persisted first (gap-free `seq`), then
-//! published on the bus. Appends of one run are serialised by a lock held across the write and
-//! the publish, so subscribers see `seq` in order.
+//! published on the bus, in the order they were emitted.
+//!
+//! Emits of one run go through a FIFO queue drained by one writer task at a time. The writer
+//! takes everything queued, appends it in one call (one commit) and publishes it in order, so
+//! events that pile up while a commit is under way (progress of parallel tasks, a burst) share
+//! the next commit and reach each watcher as one burst (one socket write), while a lone event
+//! is written at once. The writer is a spawned task: a caller that goes away (a cancelled task)
+//! cannot strand the events queued behind its own.
 
 use crate::server::realtime::bus::EventBus;
 use crate::server::store::{Store, StoreError};
 use serde_json::Value;
-use std::sync::Arc;
-use tokio::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::oneshot;
 use youmeyou_core::model::{Event, EventType, NewEvent};
 
+/// Events one append may carry (a commit group stays a bounded transaction).
+const MAX_EVENTS_PER_APPEND: usize = 512;
+/// Detached events waiting beyond this are dropped (and logged): if the store stalls, progress
+/// reports must not grow memory without bound. Awaited emits are never dropped.
+const MAX_DETACHED_WAITING: usize = 10_000;
+
+type Reply = oneshot::Sender<Result<Vec<Event>, StoreError>>;
+
 pub struct Emitter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     run_id: String,
     project_id: String,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
-    lock: Mutex<()>,
+    pending: Mutex<Pending>,
+    /// Append calls made (each one commit), for tests and benchmarks.
+    appends: AtomicU64,
+}
+
+#[derive(Default)]
+struct Pending {
+    queue: VecDeque<Queued>,
+    /// Events in `queue` (all kinds).
+    events: usize,
+    /// A writer task is draining the queue.
+    writing: bool,
+}
+
+struct Queued {
+    events: Vec<NewEvent>,
+    /// `None`: detached, nobody waits for the result.
+    reply: Option<Reply>,
 }
 
 /// ISO-8601 UTC with milliseconds, the contract's time format.
@@ -30,16 +67,24 @@ impl Emitter {
         bus: Arc<dyn EventBus>,
     ) -> Self {
         Self {
-            run_id: run_id.to_string(),
-            project_id: project_id.to_string(),
-            store,
-            bus,
-            lock: Mutex::new(()),
+            inner: Arc::new(Inner {
+                run_id: run_id.to_string(),
+                project_id: project_id.to_string(),
+                store,
+                bus,
+                pending: Mutex::new(Pending::default()),
+                appends: AtomicU64::new(0),
+            }),
         }
     }
 
     pub fn run_id(&self) -> &str {
-        &self.run_id
+        &self.inner.run_id
+    }
+
+    /// Append calls (commits) made so far.
+    pub fn appends(&self) -> u64 {
+        self.inner.appends.load(Ordering::Relaxed)
     }
 
     pub async fn emit(&self, kind: EventType, data: Value) -> Result<Event, StoreError> {
@@ -49,19 +94,323 @@ impl Emitter {
             .ok_or(StoreError::Corrupt("append returned no event".into()))
     }
 
-    /// Several events in one transaction (one durable write), published in order.
+    /// Several events in one transaction (one durable write), published in order; returns once
+    /// they are stored and published.
     pub async fn emit_all(&self, events: Vec<NewEvent>) -> Result<Vec<Event>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let _guard = self.lock.lock().await;
-        let stored = self
-            .store
-            .append_events(&self.run_id, &events, &now_iso())
-            .await?;
-        for event in &stored {
+        let (tx, rx) = oneshot::channel();
+        self.inner.enqueue(events, Some(tx));
+        rx.await
+            .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))?
+    }
+
+    /// Queues an event behind everything emitted before it and returns at once: for reports
+    /// (progress) whose caller has nothing to do with the stored event. A failure to store it
+    /// is logged; a store that fails will fail the next awaited emit too.
+    pub fn emit_detached(&self, kind: EventType, data: Value) {
+        self.inner.enqueue(vec![NewEvent::new(kind, data)], None);
+    }
+
+    /// Resolves once everything emitted before the call is stored and published.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.inner.enqueue(Vec::new(), Some(tx));
+        let _ = rx.await;
+    }
+}
+
+impl Inner {
+    fn enqueue(self: &Arc<Self>, events: Vec<NewEvent>, reply: Option<Reply>) {
+        let start = {
+            let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if reply.is_none() && p.events >= MAX_DETACHED_WAITING {
+                tracing::warn!(run = %self.run_id, waiting = p.events, "event log behind: a progress event was dropped");
+                return;
+            }
+            p.events += events.len();
+            p.queue.push_back(Queued { events, reply });
+            !std::mem::replace(&mut p.writing, true)
+        };
+        if start {
+            tokio::spawn(self.clone().drain());
+        }
+    }
+
+    /// Writes batches until the queue is empty, then steps down (under the lock, so an emit
+    /// racing with the last batch either lands in it or starts a new writer).
+    async fn drain(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if p.queue.is_empty() {
+                    p.writing = false;
+                    return;
+                }
+                let mut batch = Vec::new();
+                let mut n = 0;
+                while let Some(front) = p.queue.front() {
+                    if !batch.is_empty() && n + front.events.len() > MAX_EVENTS_PER_APPEND {
+                        break;
+                    }
+                    n += front.events.len();
+                    batch.extend(p.queue.pop_front());
+                }
+                p.events -= n;
+                batch
+            };
+            self.write(batch).await;
+        }
+    }
+
+    /// One append for the whole batch; if it fails, each queued emit is retried alone so every
+    /// caller gets its own result and one bad emit fails alone.
+    async fn write(&self, mut batch: Vec<Queued>) {
+        let counts: Vec<usize> = batch.iter().map(|q| q.events.len()).collect();
+        let all: Vec<NewEvent> = batch
+            .iter_mut()
+            .flat_map(|q| std::mem::take(&mut q.events))
+            .collect();
+        if all.is_empty() {
+            for q in batch {
+                reply(q.reply, Ok(Vec::new()));
+            }
+            return;
+        }
+        match self.append(&all).await {
+            Ok(stored) => {
+                self.publish(&stored);
+                let mut stored = stored.into_iter();
+                for (q, n) in batch.into_iter().zip(counts) {
+                    reply(q.reply, Ok(stored.by_ref().take(n).collect()));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(q) = batch.pop() {
+                    self.failed(q.reply, e);
+                }
+            }
+            Err(_) => {
+                let mut all = all.into_iter();
+                for (q, n) in batch.into_iter().zip(counts) {
+                    let events: Vec<NewEvent> = all.by_ref().take(n).collect();
+                    if events.is_empty() {
+                        reply(q.reply, Ok(Vec::new()));
+                        continue;
+                    }
+                    match self.append(&events).await {
+                        Ok(stored) => {
+                            self.publish(&stored);
+                            reply(q.reply, Ok(stored));
+                        }
+                        Err(e) => self.failed(q.reply, e),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn append(&self, events: &[NewEvent]) -> Result<Vec<Event>, StoreError> {
+        self.appends.fetch_add(1, Ordering::Relaxed);
+        self.store
+            .append_events(&self.run_id, events, &now_iso())
+            .await
+    }
+
+    fn publish(&self, stored: &[Event]) {
+        for event in stored {
             self.bus.publish(&self.project_id, Arc::new(event.clone()));
         }
-        Ok(stored)
+    }
+
+    fn failed(&self, to: Option<Reply>, error: StoreError) {
+        match to {
+            Some(tx) => {
+                let _ = tx.send(Err(error));
+            }
+            None => {
+                tracing::warn!(run = %self.run_id, error = %error, "a progress event could not be stored")
+            }
+        }
+    }
+}
+
+/// The caller may have gone away (a cancelled task): its events are stored all the same.
+fn reply(to: Option<Reply>, result: Result<Vec<Event>, StoreError>) {
+    if let Some(tx) = to {
+        let _ = tx.send(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::server::realtime::bus::{EventReceiver, InProcessBus};
+    use crate::server::store::sqlite::SqliteStore;
+    use serde_json::json;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn Store>,
+        bus: Arc<InProcessBus>,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO users (id, email, password_hash, tier, created_at) VALUES ('u', 'u@x', 'x', 'free', '')",
+            "INSERT INTO projects (id, owner_id, name, canvas, canvas_version, created_at, updated_at) VALUES ('p', 'u', 'p', '{}', 0, '', '')",
+            "INSERT INTO runs (id, project_id, owner_id, prompt, status, last_seq, created_at) VALUES ('r', 'p', 'u', 'x', 'running', 0, '')",
+        ] {
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+        Fixture {
+            _dir: dir,
+            store: Arc::new(store),
+            bus: Arc::new(InProcessBus::new()),
+        }
+    }
+
+    impl Fixture {
+        fn emitter(&self, run: &str) -> Emitter {
+            Emitter::new(run, "p", self.store.clone(), self.bus.clone())
+        }
+    }
+
+    /// The `n` of every event published so far, in bus order, with its `seq`.
+    fn published(rx: &mut EventReceiver) -> Vec<(u64, u64)> {
+        let mut got = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            got.push((item.event.seq, item.event.data["n"].as_u64().unwrap()));
+        }
+        got
+    }
+
+    fn progress(n: u64) -> NewEvent {
+        NewEvent::new(EventType::TaskProgress, json!({ "n": n }))
+    }
+
+    /// Detached and awaited emits interleaved: stored and published in emission order with
+    /// `seq` 1, 2, 3…; everything queued while no writer ran shares one commit.
+    #[tokio::test]
+    async fn emits_keep_their_order_and_what_piles_up_shares_a_commit() {
+        let f = fixture().await;
+        let mut rx = f.bus.subscribe_run("r");
+        let emitter = f.emitter("r");
+        // On this one-thread runtime the writer cannot start before the test awaits.
+        for n in 1..=100 {
+            emitter.emit_detached(EventType::TaskProgress, json!({ "n": n }));
+        }
+        let stored = emitter
+            .emit_all(vec![progress(101), progress(102)])
+            .await
+            .unwrap();
+        assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), [101, 102]);
+        assert_eq!(emitter.appends(), 1, "103 queued events, one commit");
+        emitter.emit_detached(EventType::TaskProgress, json!({ "n": 103 }));
+        let last = emitter
+            .emit(EventType::TaskProgress, json!({ "n": 104 }))
+            .await
+            .unwrap();
+        assert_eq!(last.seq, 104);
+        let expect: Vec<(u64, u64)> = (1..=104).map(|n| (n, n)).collect();
+        assert_eq!(published(&mut rx), expect);
+        let log = f.store.events_after("r", 0, 1000).await.unwrap();
+        assert_eq!(
+            log.iter()
+                .map(|e| (e.seq, e.data["n"].as_u64().unwrap()))
+                .collect::<Vec<_>>(),
+            expect
+        );
+    }
+
+    /// A lone event is written at once, not held back for company.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lone_event_is_written_at_once() {
+        let f = fixture().await;
+        let emitter = f.emitter("r");
+        for n in 1..=3 {
+            let e = emitter
+                .emit(EventType::TaskProgress, json!({ "n": n }))
+                .await
+                .unwrap();
+            assert_eq!(e.seq, n);
+            assert_eq!(emitter.appends(), n);
+        }
+    }
+
+    /// A failed batch is retried emit by emit: each awaited caller gets its own error and the
+    /// writer keeps going.
+    #[tokio::test]
+    async fn a_failing_batch_gives_each_caller_its_own_error() {
+        let f = fixture().await;
+        let ghost = f.emitter("ghost");
+        ghost.emit_detached(EventType::TaskProgress, json!({ "n": 1 }));
+        ghost.emit_detached(EventType::TaskProgress, json!({ "n": 2 }));
+        let result = ghost.emit(EventType::TaskProgress, json!({ "n": 3 })).await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound("run"))),
+            "{result:?}"
+        );
+        // One failed batch, then one retry per queued emit.
+        assert_eq!(ghost.appends(), 4);
+        // The emitter still works for its next caller (and a healthy run is unaffected).
+        assert!(ghost
+            .emit(EventType::TaskProgress, json!({}))
+            .await
+            .is_err());
+        let ok = f
+            .emitter("r")
+            .emit(EventType::TaskProgress, json!({ "n": 1 }))
+            .await
+            .unwrap();
+        assert_eq!(ok.seq, 1);
+    }
+
+    /// A caller that goes away after emitting (a cancelled task) strands nobody: its event is
+    /// stored, and the ones queued behind it too.
+    #[tokio::test]
+    async fn a_caller_that_goes_away_strands_nobody() {
+        let f = fixture().await;
+        let emitter = Arc::new(f.emitter("r"));
+        let e = emitter.clone();
+        let gone =
+            tokio::spawn(async move { e.emit(EventType::TaskProgress, json!({ "n": 1 })).await });
+        tokio::task::yield_now().await; // it queues its event and waits
+        gone.abort();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        let next = emitter
+            .emit(EventType::TaskProgress, json!({ "n": 2 }))
+            .await
+            .unwrap();
+        assert_eq!(next.seq, 2);
+        let log = f.store.events_after("r", 0, 10).await.unwrap();
+        assert_eq!(log.len(), 2);
+    }
+
+    /// Detached events beyond the bound are dropped, not buffered without limit; awaited emits
+    /// are never dropped.
+    #[tokio::test]
+    async fn detached_events_beyond_the_bound_are_dropped() {
+        let f = fixture().await;
+        let emitter = f.emitter("r");
+        for n in 0..MAX_DETACHED_WAITING as u64 + 5 {
+            emitter.emit_detached(EventType::TaskProgress, json!({ "n": n }));
+        }
+        let last = emitter
+            .emit(EventType::TaskProgress, json!({ "n": 0 }))
+            .await
+            .unwrap();
+        assert_eq!(last.seq, MAX_DETACHED_WAITING as u64 + 1);
+        emitter.flush().await;
+        assert_eq!(
+            f.store.last_seq("r").await.unwrap(),
+            MAX_DETACHED_WAITING as u64 + 1
+        );
     }
 }

@@ -213,7 +213,7 @@ impl Driver {
                     }
                 }
                 Some((index, generation, signal)) = self.signals_rx.recv() => {
-                    self.on_signal(index, generation, signal).await?;
+                    self.on_signal(index, generation, signal);
                 }
                 order = control.recv() => match order {
                     Some(Control::Cancel) => {
@@ -421,20 +421,17 @@ impl Driver {
         Ok(())
     }
 
-    async fn on_signal(
-        &mut self,
-        index: usize,
-        generation: u32,
-        signal: TaskSignal,
-    ) -> Result<(), StoreError> {
+    fn on_signal(&mut self, index: usize, generation: u32, signal: TaskSignal) {
         let current = self.running.get(&index).map(|r| r.generation);
-        if current != Some(generation) {
-            return Ok(());
+        if current == Some(generation) {
+            self.emit_signal(index, signal);
         }
-        self.emit_signal(index, signal).await
     }
 
-    async fn emit_signal(&mut self, index: usize, signal: TaskSignal) -> Result<(), StoreError> {
+    /// Progress reports are queued (not awaited): the scheduler goes on at once, and reports
+    /// that pile up while the log commits share the next commit. Order is kept: anything
+    /// emitted later (the task's completion) is queued behind them.
+    fn emit_signal(&mut self, index: usize, signal: TaskSignal) {
         let task_id = self.tasks[index].task.id.clone();
         let (kind, data) = match signal {
             TaskSignal::Progress { message, percent } => (
@@ -454,8 +451,7 @@ impl Driver {
                 json!({"taskId": task_id, "iteration": iteration, "progress": progress, "filesGenerated": files_generated}),
             ),
         };
-        self.emitter.emit(kind, data).await?;
-        Ok(())
+        self.emitter.emit_detached(kind, data);
     }
 
     async fn on_finished(&mut self, finished: Finished) -> Result<(), StoreError> {
@@ -476,9 +472,9 @@ impl Driver {
         // Progress still queued for this attempt belongs before its completion.
         while let Ok((i, g, signal)) = self.signals_rx.try_recv() {
             if i == index && g == generation {
-                self.emit_signal(i, signal).await?;
+                self.emit_signal(i, signal);
             } else {
-                self.on_signal(i, g, signal).await?;
+                self.on_signal(i, g, signal);
             }
         }
         match result {
