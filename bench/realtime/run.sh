@@ -57,23 +57,26 @@ start_node
   --runs 1000 --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --hold-secs 10 | tee "$OUT/idle-socketio.json"
 stop "$IO_PID"
 
-# 2. Fan-out: 100 runs x 20 watchers, ~200-byte events, as fast as possible and paced.
+# 2. Fan-out: 100 runs x 20 watchers, ~200-byte events: flat out (each server's publisher as
+# fast as it goes) and the same offered loads (events/s over all runs) for both servers.
+RATES="0 500 2000 5000 10000 20000"
 for target in rust socketio; do
   if [ $target = rust ]; then start_rust; PORT=$RS_PORT; PID=$RS_PID; else start_node; PORT=$IO_PORT; PID=$IO_PID; fi
-  for rate in 0 2000 500; do
-    per_run=$(( rate == 0 ? 200 : rate / 10 ))
+  for rate in $RATES; do
+    per_run=$(( rate == 0 ? 200 : (rate <= 2000 ? rate / 10 : rate / 20) ))
     "$B" fanout --target $target --url "http://127.0.0.1:$PORT" --runs 100 --watchers 20 \
       --events-per-run $per_run --rate $rate | tee "$OUT/fanout-$target-rate$rate.json"
   done
   if [ $target = rust ]; then
-    # The same burst with 10 events per store transaction: the transport without the
-    # one-commit-per-event cost.
+    # Peers of the flat-out burst: every emit waiting for its own commit (no coalescing), and
+    # 10 events per emit call.
     "$B" fanout --target rust --url "http://127.0.0.1:$PORT" --runs 100 --watchers 20 \
-      --events-per-run 200 --rate 0 --batch 10 | tee "$OUT/fanout-rust-rate0-batch10.json"
+      --events-per-run 200 --rate 0 --emit awaited | tee "$OUT/fanout-rust-rate0-awaited.json"
+    "$B" fanout --target rust --url "http://127.0.0.1:$PORT" --runs 100 --watchers 20 \
+      --events-per-run 200 --rate 0 --batch 10 --emit awaited | tee "$OUT/fanout-rust-rate0-batch10.json"
   fi
   stop "$PID"
 done
-
 # 3. Replay: a client 10,000 events behind.
 start_rust --replay-events 10000
 "$B" replay --url "http://127.0.0.1:$RS_PORT" --events 10000 --rounds 5 | tee "$OUT/replay.json"
