@@ -227,7 +227,23 @@ pub const DETAIL_LABELS_BELOW: f64 = 0.5;
 /// Below this zoom the labels (12.5 px text) are dropped too.
 pub const DETAIL_SHAPES_BELOW: f64 = 0.35;
 
+/// While a zoom gesture (wheel, pinch) is under way on a canvas of at least this many nodes,
+/// only shapes are drawn until it settles: every new scale re-rasterises every glyph, the most
+/// expensive paint of a zoom frame. Smaller canvases keep their text.
+pub const ZOOMING_SHAPES_FROM: usize = 100;
+/// How long after the last zoom step a gesture counts as settled.
+pub const ZOOM_SETTLE_MS: u64 = 180;
+
 impl Detail {
+    /// The level during a zoom gesture over `nodes` nodes.
+    pub fn while_zooming(self, nodes: usize) -> Detail {
+        if nodes >= ZOOMING_SHAPES_FROM {
+            Detail::Shapes
+        } else {
+            self
+        }
+    }
+
     pub fn at_zoom(k: f64) -> Detail {
         if !k.is_finite() || k >= DETAIL_LABELS_BELOW {
             Detail::Full
@@ -782,6 +798,17 @@ mod tests {
         const { assert!(10.5 * DETAIL_LABELS_BELOW < 5.5) };
         const { assert!(12.5 * DETAIL_SHAPES_BELOW < 4.5) };
         assert_eq!(Detail::Shapes.as_str(), "shapes");
+        // A zoom gesture over a large canvas draws shapes only; a small canvas keeps its text.
+        assert_eq!(
+            Detail::Full.while_zooming(ZOOMING_SHAPES_FROM),
+            Detail::Shapes
+        );
+        assert_eq!(Detail::Labels.while_zooming(300), Detail::Shapes);
+        assert_eq!(
+            Detail::Full.while_zooming(ZOOMING_SHAPES_FROM - 1),
+            Detail::Full
+        );
+        assert_eq!(Detail::Labels.while_zooming(0), Detail::Labels);
     }
 
     fn close(a: f64, b: f64) -> bool {

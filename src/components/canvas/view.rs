@@ -7,7 +7,7 @@ use super::dom::{self, Frame};
 use super::edge::{edge_view, markers};
 use super::geometry::{
     canvas_summary, config_rows, fit_to_view, kind_style, node_rect, wheel_factor, Detail, Point,
-    Viewport,
+    Viewport, ZOOM_SETTLE_MS,
 };
 use super::node::{node_description, node_view};
 use super::scene::{settled_moves, PendingMove, Scene};
@@ -146,7 +146,33 @@ pub fn ArchitectureCanvas(
     let is_empty = Memo::new(move |_| scene.with(|s| s.canvas.nodes.is_empty()));
     // A Memo: the attribute (and the style recalculation it causes) changes only when the
     // zoom crosses a level, not on every frame of a zoom.
-    let detail = Memo::new(move |_| Detail::at_zoom(viewport.with(|v| v.k)));
+    let zooming = RwSignal::new(false);
+    let zoom_settle = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+    let detail = Memo::new(move |_| {
+        let at = Detail::at_zoom(viewport.with(|v| v.k));
+        if zooming.get() {
+            at.while_zooming(node_ids.with(Vec::len))
+        } else {
+            at
+        }
+    });
+    // A wheel or pinch step: coarser detail until the gesture has been still for a moment.
+    let zoom_gesture = move || {
+        if let Some(h) = zoom_settle.try_update_value(Option::take).flatten() {
+            h.clear();
+        }
+        if !zooming.get_untracked() {
+            zooming.set(true);
+        }
+        let settled = leptos::prelude::set_timeout_with_handle(
+            move || zooming.set(false),
+            std::time::Duration::from_millis(ZOOM_SETTLE_MS),
+        );
+        match settled {
+            Ok(h) => zoom_settle.set_value(Some(h)),
+            Err(_) => zooming.set(false),
+        }
+    };
 
     let svg_ref = NodeRef::<Svg>::new();
     let gestures = StoredValue::new(Gestures::default());
@@ -238,6 +264,9 @@ pub fn ArchitectureCanvas(
             let out = gestures
                 .try_update_value(|g| g.moved(pointer, at, view))
                 .unwrap_or(Outcome::Nothing);
+            if matches!(&out, Outcome::View(v) if v.k != view.k) {
+                zoom_gesture();
+            }
             apply(out);
         }
         sync_panning();
@@ -375,6 +404,7 @@ pub fn ArchitectureCanvas(
                 };
                 if let Some(f) = dom::frame(svg_ref) {
                     let at = Point::new(client.x - f.left, client.y - f.top);
+                    zoom_gesture();
                     set_view(viewport.get_untracked().zoomed_at(factor, at));
                 }
             });
