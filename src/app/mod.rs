@@ -3,6 +3,7 @@
 //! server (`SsrMode::Async`: data first, then HTML), so they work with JavaScript off.
 
 mod auth;
+pub mod codec;
 pub mod data;
 mod not_found;
 mod projects;
