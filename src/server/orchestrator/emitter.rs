@@ -46,6 +46,8 @@ struct Pending {
     events: usize,
     /// A writer task is draining the queue.
     writing: bool,
+    /// Detached events dropped since the queue was last below its bound (logged once then).
+    dropped: usize,
 }
 
 struct Queued {
@@ -126,7 +128,7 @@ impl Inner {
         let start = {
             let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if reply.is_none() && p.events >= MAX_DETACHED_WAITING {
-                tracing::warn!(run = %self.run_id, waiting = p.events, "event log behind: a progress event was dropped");
+                p.dropped += 1;
                 return;
             }
             p.events += events.len();
@@ -158,6 +160,11 @@ impl Inner {
                     batch.extend(p.queue.pop_front());
                 }
                 p.events -= n;
+                if p.dropped > 0 && p.events < MAX_DETACHED_WAITING {
+                    // One line per episode, not one per dropped report.
+                    tracing::warn!(run = %self.run_id, dropped = p.dropped, "the event log fell behind: progress reports were dropped");
+                    p.dropped = 0;
+                }
                 batch
             };
             self.write(batch).await;
@@ -178,36 +185,48 @@ impl Inner {
             }
             return;
         }
-        match self.append(&all).await {
+        let failure = match self.append(&all).await {
             Ok(stored) => {
-                self.publish(&stored);
                 let mut stored = stored.into_iter();
                 for (q, n) in batch.into_iter().zip(counts) {
-                    reply(q.reply, Ok(stored.by_ref().take(n).collect()));
+                    self.deliver(q.reply, stored.by_ref().take(n).collect());
                 }
+                return;
             }
-            Err(e) if batch.len() == 1 => {
-                if let Some(q) = batch.pop() {
-                    self.failed(q.reply, e);
+            Err(e) => e,
+        };
+        // Detached reports that could not be stored: logged once for the batch.
+        let mut lost = 0;
+        let mut last_error = failure.to_string();
+        if batch.len() == 1 {
+            match batch.pop().and_then(|q| q.reply) {
+                Some(tx) => {
+                    let _ = tx.send(Err(failure));
                 }
+                None => lost = all.len(),
             }
-            Err(_) => {
-                let mut all = all.into_iter();
-                for (q, n) in batch.into_iter().zip(counts) {
-                    let events: Vec<NewEvent> = all.by_ref().take(n).collect();
-                    if events.is_empty() {
-                        reply(q.reply, Ok(Vec::new()));
-                        continue;
+        } else {
+            let mut all = all.into_iter();
+            for (q, n) in batch.into_iter().zip(counts) {
+                let events: Vec<NewEvent> = all.by_ref().take(n).collect();
+                if events.is_empty() {
+                    reply(q.reply, Ok(Vec::new()));
+                    continue;
+                }
+                match (self.append(&events).await, q.reply) {
+                    (Ok(stored), to) => self.deliver(to, stored),
+                    (Err(e), Some(tx)) => {
+                        let _ = tx.send(Err(e));
                     }
-                    match self.append(&events).await {
-                        Ok(stored) => {
-                            self.publish(&stored);
-                            reply(q.reply, Ok(stored));
-                        }
-                        Err(e) => self.failed(q.reply, e),
+                    (Err(e), None) => {
+                        lost += n;
+                        last_error = e.to_string();
                     }
                 }
             }
+        }
+        if lost > 0 {
+            tracing::warn!(run = %self.run_id, events = lost, error = %last_error, "progress reports could not be stored");
         }
     }
 
@@ -218,19 +237,20 @@ impl Inner {
             .await
     }
 
-    fn publish(&self, stored: &[Event]) {
-        for event in stored {
-            self.bus.publish(&self.project_id, Arc::new(event.clone()));
-        }
-    }
-
-    fn failed(&self, to: Option<Reply>, error: StoreError) {
+    /// Publishes one emit's stored events in order, then answers its caller. A detached emit's
+    /// events go to the bus without a copy (they are the bulk of a busy run's events).
+    fn deliver(&self, to: Option<Reply>, stored: Vec<Event>) {
         match to {
-            Some(tx) => {
-                let _ = tx.send(Err(error));
-            }
             None => {
-                tracing::warn!(run = %self.run_id, error = %error, "a progress event could not be stored")
+                for event in stored {
+                    self.bus.publish(&self.project_id, Arc::new(event));
+                }
+            }
+            Some(tx) => {
+                for event in &stored {
+                    self.bus.publish(&self.project_id, Arc::new(event.clone()));
+                }
+                let _ = tx.send(Ok(stored));
             }
         }
     }
