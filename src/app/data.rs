@@ -4,6 +4,7 @@
 //! pages work with JavaScript off: a plain `<form>` posts here and is redirected back.
 //! Hydrated pages call the same functions over HTTP (or the REST API directly).
 
+use super::codec::JsonText;
 use crate::components::run::model::RunView;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -300,7 +301,7 @@ pub(crate) mod ssr {
 }
 
 /// The signed-in user, or `None`.
-#[server(prefix = "/_sf", endpoint = "me", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "me", output = JsonText)]
 pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
     use axum::http::Method;
     let reply = ssr::call(Method::GET, "/api/me", None).await?;
@@ -316,7 +317,7 @@ pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
 }
 
 /// The user's projects (signed-out visitors are redirected to the sign-in page).
-#[server(prefix = "/_sf", endpoint = "projects", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "projects", output = JsonText)]
 pub async fn list_projects() -> Result<Vec<ProjectItem>, ServerFnError> {
     use axum::http::Method;
     let reply = ssr::require_ok(ssr::call(Method::GET, "/api/projects", None).await?)?;
@@ -380,7 +381,7 @@ fn outcome_of(reply: &ssr::Reply) -> FormOutcome {
 }
 
 /// Sign in; sets the session cookie.
-#[server(prefix = "/_sf", endpoint = "login", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "login", output = JsonText)]
 pub async fn login(
     email: String,
     password: String,
@@ -414,7 +415,7 @@ pub async fn login(
 }
 
 /// Create an account, then sign in with it.
-#[server(prefix = "/_sf", endpoint = "register", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "register", output = JsonText)]
 pub async fn register(email: String, password: String) -> Result<FormOutcome, ServerFnError> {
     use axum::http::Method;
     let credentials = serde_json::json!({"email": email, "password": password});
@@ -445,7 +446,7 @@ pub async fn register(email: String, password: String) -> Result<FormOutcome, Se
 }
 
 /// Sign out: revokes the session and clears the cookie.
-#[server(prefix = "/_sf", endpoint = "logout", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "logout", output = JsonText)]
 pub async fn logout() -> Result<FormOutcome, ServerFnError> {
     use axum::http::Method;
     let reply = ssr::call(Method::POST, "/api/auth/logout", None).await?;
@@ -462,7 +463,7 @@ pub async fn logout() -> Result<FormOutcome, ServerFnError> {
 }
 
 /// Create a project and open it.
-#[server(prefix = "/_sf", endpoint = "project_create", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "project_create", output = JsonText)]
 pub async fn create_project(name: String) -> Result<FormOutcome, ServerFnError> {
     use axum::http::{Method, StatusCode};
     let reply = ssr::call(
@@ -494,7 +495,7 @@ pub async fn create_project(name: String) -> Result<FormOutcome, ServerFnError> 
 }
 
 /// Rename a project.
-#[server(prefix = "/_sf", endpoint = "project_rename", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "project_rename", output = JsonText)]
 pub async fn rename_project(id: String, name: String) -> Result<FormOutcome, ServerFnError> {
     use axum::http::{Method, StatusCode};
     let path = format!("/api/projects/{}", encode_query(&id));
@@ -523,7 +524,7 @@ pub async fn rename_project(id: String, name: String) -> Result<FormOutcome, Ser
 }
 
 /// Delete a project (the page asks for confirmation first).
-#[server(prefix = "/_sf", endpoint = "project_delete", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "project_delete", output = JsonText)]
 pub async fn delete_project(id: String) -> Result<FormOutcome, ServerFnError> {
     use axum::http::{Method, StatusCode};
     let path = format!("/api/projects/{}", encode_query(&id));
@@ -547,7 +548,7 @@ pub async fn delete_project(id: String) -> Result<FormOutcome, ServerFnError> {
 }
 
 /// Start a run on a project (the prompt bar, JavaScript off).
-#[server(prefix = "/_sf", endpoint = "run_start", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "run_start", output = JsonText)]
 pub async fn start_run(project_id: String, prompt: String) -> Result<FormOutcome, ServerFnError> {
     use axum::http::{Method, StatusCode};
     let path = format!("/api/projects/{}/runs", encode_query(&project_id));
@@ -577,7 +578,7 @@ pub async fn start_run(project_id: String, prompt: String) -> Result<FormOutcome
 }
 
 /// The workspace of a project: its canvas and its latest run (snapshot, past events, files).
-#[server(prefix = "/_sf", endpoint = "workspace", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "workspace", output = JsonText)]
 pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnError> {
     use crate::components::run::model::{Envelope, FileEntry, RunSnapshot};
     use axum::http::Method;
@@ -644,7 +645,7 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
 }
 
 /// One generated file's text (for the viewer; JavaScript off reads it through the page).
-#[server(prefix = "/_sf", endpoint = "file_text", output = crate::app::codec::JsonText)]
+#[server(prefix = "/_sf", endpoint = "file_text", output = JsonText)]
 pub async fn file_text(run_id: String, path: String) -> Result<String, ServerFnError> {
     use axum::http::Method;
     let url = crate::components::files::tree::file_url(&run_id, &path);

@@ -144,10 +144,11 @@ pub fn ArchitectureCanvas(
     let edge_ids = Memo::new(move |_| scene.with(Scene::edge_ids));
     let summary = Memo::new(move |_| scene.with(|s| canvas_summary(&s.canvas)));
     let is_empty = Memo::new(move |_| scene.with(|s| s.canvas.nodes.is_empty()));
-    // A Memo: the attribute (and the style recalculation it causes) changes only when the
-    // zoom crosses a level, not on every frame of a zoom.
+    // A wheel or pinch gesture is under way (see `Detail::while_zooming`).
     let zooming = RwSignal::new(false);
-    let zoom_settle = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+    let zoom_settle = StoredValue::new(None::<TimeoutHandle>);
+    // A Memo: the attribute (and the style recalculation it causes) changes only when the
+    // level changes, not on every frame of a zoom.
     let detail = Memo::new(move |_| {
         let at = Detail::at_zoom(viewport.with(|v| v.k));
         if zooming.get() {
@@ -164,7 +165,7 @@ pub fn ArchitectureCanvas(
         if !zooming.get_untracked() {
             zooming.set(true);
         }
-        let settled = leptos::prelude::set_timeout_with_handle(
+        let settled = set_timeout_with_handle(
             move || zooming.set(false),
             std::time::Duration::from_millis(ZOOM_SETTLE_MS),
         );
