@@ -647,16 +647,35 @@ async fn raw_ws(s: &Server, path: &str, token: &str, recv_buffer: Option<u32>) -
     stream
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receiving() {
-    let s = start_with(RealtimeConfig {
+/// A server whose WebSocket queue is small (64 events or 256 KiB) and which closes a client
+/// whose full queue does not drain for 500 ms.
+async fn slow_consumer_server() -> Server {
+    start_with(RealtimeConfig {
         queue_events: 64,
         queue_bytes: 256 * 1024,
         replay_page: 32,
         slow_consumer_timeout: Duration::from_millis(500),
         ..test_config()
     })
-    .await;
+    .await
+}
+
+/// Reads whatever was in flight on a raw socket until the server ends the connection (close
+/// 4008 if that frame got through, else EOF or reset).
+async fn read_until_closed(stream: &mut TcpStream) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout(WAIT, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the slow connection was not closed"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receiving() {
+    let s = slow_consumer_server().await;
     let token = alice(&s).await;
     let mut good = connect(&s.ws_url("/api/ws/runs/ra?afterSeq=0"), Some(&token))
         .await
@@ -691,22 +710,7 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
         (1..=3000).collect::<Vec<_>>(),
         "the reading client missed events"
     );
-    // The slow socket: whatever was in flight, then the connection ends (close 4008 if the
-    // frame got through, else EOF/reset).
-    let mut tail = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match tokio::time::timeout(WAIT, slow.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => {
-                tail.extend_from_slice(&buf[..n]);
-                if tail.len() > 256 * 1024 {
-                    tail.drain(..tail.len() - 1024);
-                }
-            }
-            Err(_) => panic!("the slow connection was not closed"),
-        }
-    }
+    read_until_closed(&mut slow).await;
     s.until("slow connection released", |st| {
         st.metrics.transport(Transport::Ws).active.get() == 1
     })
@@ -731,14 +735,7 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_keep_receivi
 /// so "the queue is full" alone never held for it and it was kept forever (a CI failure).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_during_replay_is_closed_with_4008() {
-    let s = start_with(RealtimeConfig {
-        queue_events: 64,
-        queue_bytes: 256 * 1024,
-        replay_page: 32,
-        slow_consumer_timeout: Duration::from_millis(500),
-        ..test_config()
-    })
-    .await;
+    let s = slow_consumer_server().await;
     let token = alice(&s).await;
     // 3,000 events of ~4 KiB already in the log: far more than the socket buffers hold.
     for _ in 0..30 {
@@ -753,14 +750,7 @@ async fn a_client_that_stops_reading_during_replay_is_closed_with_4008() {
             == 1
     })
     .await;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match tokio::time::timeout(WAIT, slow.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(_)) => {}
-            Err(_) => panic!("the slow connection was not closed"),
-        }
-    }
+    read_until_closed(&mut slow).await;
     s.until("slow connection released", |st| {
         st.metrics.transport(Transport::Ws).active.get() == 0
     })

@@ -123,19 +123,20 @@ impl TestServer {
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Response {
-        self.req(Method::POST, "/api/auth/register")
-            .json(&json!({"email": email, "password": password}))
-            .send()
+        self.credentials("/api/auth/register", email, password)
             .await
-            .expect("register request")
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.req(Method::POST, "/api/auth/login")
+        self.credentials("/api/auth/login", email, password).await
+    }
+
+    async fn credentials(&self, path: &str, email: &str, password: &str) -> Response {
+        self.req(Method::POST, path)
             .json(&json!({"email": email, "password": password}))
             .send()
             .await
-            .expect("login request")
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// Registers `email` and signs in.
