@@ -1,10 +1,11 @@
 // Budgets measured in the browser, printed for BENCHMARKS.md:
 // - first contentful paint of the workspace on localhost (budget ≤ 500 ms);
-// - frame times while panning and zooming a 300-node canvas (a requestAnimationFrame probe:
-//   a gap between two frames of over 1.5 × 16.7 ms means at least one vsync was missed: a dropped
-//   frame).
+// - dropped frames while panning and zooming a 300-node canvas, from a Chromium performance
+//   trace, against a peer that draws nothing;
+// - frame times of continuous pans and zooms (a requestAnimationFrame probe: a gap between two
+//   frames of over 1.5 × 16.7 ms means at least one vsync was missed).
 import { readFileSync } from 'node:fs';
-import { test, expect, type Locator, type Page } from '@playwright/test';
+import { test, expect, type Browser, type Locator, type Page } from '@playwright/test';
 import { createProject, signUpViaApi } from './helpers';
 
 // A rAF gap of two vsyncs (33.3 ms) is one dropped frame; 1.5 vsyncs tolerates timer jitter.
@@ -67,11 +68,9 @@ function report(name: string, value: string): void {
   console.log(`[perf] ${name}: ${value}`);
 }
 
-test('workspace first contentful paint and 300-node canvas frame times', async ({ page }) => {
+test('workspace first contentful paint', async ({ page }) => {
   test.setTimeout(120_000);
   await signUpViaApi(page, 'perf');
-
-  // FCP of a workspace (a fresh load of the page, server-rendered).
   const small = await createProject(page, 'FCP');
   const samples: number[] = [];
   for (let i = 0; i < 3; i += 1) {
@@ -82,61 +81,85 @@ test('workspace first contentful paint and 300-node canvas frame times', async (
   const fcp = samples[1];
   report('workspace FCP (median of 3, ms)', fcp.toFixed(0));
 
-  // 300 nodes: load, then pan and zoom while a rAF probe records every frame.
   const big = await createProject(page, 'Three hundred nodes');
   await seedLargeCanvas(page, big, 300);
   await page.goto(`/projects/${big}`);
   await expect(page.getByTestId('workspace')).toHaveAttribute('data-hydrated', 'true');
-  const fcpBig = await firstContentfulPaint(page);
-  report('300-node workspace FCP (ms)', fcpBig.toFixed(0));
-  const svg = page.locator('.acanvas__svg');
-  await expect(page.locator('[data-testid="canvas"] [data-node-id]')).toHaveCount(300);
-  const box = await svg.boundingBox();
-  expect(box).not.toBeNull();
-  if (!box) return;
+  report('300-node workspace FCP (ms)', (await firstContentfulPaint(page)).toFixed(0));
 
-  await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __probe: boolean };
-    w.__frames = [];
-    w.__probe = true;
-    const tick = (t: number) => {
-      w.__frames.push(t);
-      if (w.__probe) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  });
+  expect(fcp, 'workspace first contentful paint budget').toBeLessThanOrEqual(500);
+});
+
+// One pan (a mouse drag along a curve) and one wheel zoom (10 steps in, 10 out) of a freshly
+// loaded 300-node workspace, recorded in a Chromium performance trace. A frame counts as
+// dropped the way Chromium's own frame reporter (DevTools' "Dropped frame") counts it: a
+// `PipelineReporter` frame that affects smoothness and ended `STATE_DROPPED`.
+async function tracedPanAndZoom(page: Page, browser: Browser, projectId: string, peer: boolean) {
+  await page.goto(`/projects/${projectId}`);
+  await expect(page.getByTestId('workspace')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('[data-testid="canvas"] [data-node-id]')).toHaveCount(300);
+  if (peer) {
+    // The peer: the same page, input and gestures with the canvas' content not drawn, so
+    // what it drops belongs to the browser and this machine, not to the canvas.
+    await page.addStyleTag({ content: '.acanvas__svg [data-viewport] { display: none }' });
+  }
+  const box = await page.locator('.acanvas__svg').boundingBox();
+  expect(box).not.toBeNull();
+  if (!box) throw new Error('no canvas box');
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
-  // Pan: drag the background in a circle-ish path.
+  await browser.startTracing(page, { categories: ['cc', 'benchmark'] });
   await page.mouse.move(cx, cy);
   await page.mouse.down();
   for (let i = 0; i < 60; i += 1) {
     await page.mouse.move(cx + Math.cos(i / 6) * 150, cy + Math.sin(i / 6) * 100);
   }
   await page.mouse.up();
-  // Zoom in and out with the wheel.
   for (let i = 0; i < 20; i += 1) {
     await page.mouse.wheel(0, i < 10 ? -120 : 120);
   }
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __probe: boolean };
-    w.__probe = false;
-    return w.__frames;
-  });
-  const deltas = frames.slice(1).map((t, i) => t - frames[i]);
-  deltas.sort((a, b) => a - b);
-  const avg = deltas.reduce((a, b) => a + b, 0) / Math.max(1, deltas.length);
-  const p95 = deltas[Math.floor(deltas.length * 0.95)] ?? 0;
-  const max = deltas[deltas.length - 1] ?? 0;
-  const dropped = deltas.filter((d) => d > DROPPED_MS).length;
-  report('300-node pan/zoom frames', String(deltas.length));
-  report('300-node frame time avg/p95/max (ms)', `${avg.toFixed(1)} / ${p95.toFixed(1)} / ${max.toFixed(1)}`);
-  report('300-node dropped frames (>25 ms)', `${dropped} of ${deltas.length}`);
-  await page.screenshot({ path: test.info().outputPath('perf-300-nodes.png') });
+  const trace = JSON.parse((await browser.stopTracing()).toString()) as {
+    traceEvents: { name: string; ph: string; args?: { frame_reporter?: { state?: string; affects_smoothness?: boolean } } }[];
+  };
+  const frames = trace.traceEvents
+    .filter((e) => e.name === 'PipelineReporter' && e.ph === 'b')
+    .map((e) => e.args?.frame_reporter ?? {});
+  const smooth = frames.filter((f) => f.affects_smoothness);
+  return {
+    frames: frames.length,
+    presented: frames.filter((f) => f.state === 'STATE_PRESENTED_ALL').length,
+    dropped: smooth.filter((f) => f.state === 'STATE_DROPPED').length,
+  };
+}
 
-  expect(fcp, 'workspace first contentful paint budget').toBeLessThanOrEqual(500);
-  expect(deltas.length, 'the probe saw frames').toBeGreaterThan(10);
-  expect(max, 'no long stall while panning and zooming').toBeLessThan(500);
+test('300-node canvas: pan and zoom drop no frames in a Chromium performance trace', async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  await signUpViaApi(page, 'trace');
+  const big = await createProject(page, 'Traced canvas');
+  await seedLargeCanvas(page, big, 300);
+  const runs: Record<'canvas' | 'peer', { frames: number; presented: number; dropped: number }[]> = {
+    canvas: [],
+    peer: [],
+  };
+  for (let round = 0; round < 3; round += 1) {
+    runs.canvas.push(await tracedPanAndZoom(page, browser, big, false));
+    runs.peer.push(await tracedPanAndZoom(page, browser, big, true));
+  }
+  const total = (side: 'canvas' | 'peer', key: 'frames' | 'presented' | 'dropped') =>
+    runs[side].reduce((sum, r) => sum + r[key], 0);
+  for (const side of ['canvas', 'peer'] as const) {
+    report(
+      `300-node pan + zoom, ${side === 'canvas' ? 'canvas drawn' : 'peer, nothing drawn'}: dropped frames per round (frames presented)`,
+      runs[side].map((r) => `${r.dropped} (${r.presented})`).join(', '),
+    );
+  }
+  await page.screenshot({ path: test.info().outputPath('perf-300-nodes.png') });
+  expect(total('canvas', 'presented'), 'the trace saw the frames of the gestures').toBeGreaterThan(100);
+  // One stray frame over three rounds is tolerated as scheduling noise of a 2-core machine;
+  // the regression this guards against (a filling animation on every node) dropped 3–6 per round.
+  expect(total('canvas', 'dropped'), 'frames the 300-node canvas drops beyond its peer').toBeLessThanOrEqual(
+    total('peer', 'dropped') + 1,
+  );
 });
 
 // The level of detail's effect, measured: the viewport transform of a 300-node canvas at the
