@@ -270,6 +270,8 @@ mod tests {
     use crate::server::realtime::bus::{EventReceiver, InProcessBus};
     use crate::server::store::sqlite::SqliteStore;
     use serde_json::json;
+    use std::future::Future;
+    use std::task::Poll;
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -397,13 +399,13 @@ mod tests {
     #[tokio::test]
     async fn a_caller_that_goes_away_strands_nobody() {
         let f = fixture().await;
-        let emitter = Arc::new(f.emitter("r"));
-        let e = emitter.clone();
-        let gone =
-            tokio::spawn(async move { e.emit(EventType::TaskProgress, json!({ "n": 1 })).await });
-        tokio::task::yield_now().await; // it queues its event and waits
-        gone.abort();
-        assert!(gone.await.unwrap_err().is_cancelled());
+        let emitter = f.emitter("r");
+        // Polled exactly once, the emit has queued its event and waits for the database; then
+        // its caller drops it. (A spawned task aborted after a yield raced with its commit.)
+        let mut gone = Box::pin(emitter.emit(EventType::TaskProgress, json!({ "n": 1 })));
+        let first = std::future::poll_fn(|cx| Poll::Ready(gone.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "an emit waits for its commit: {first:?}");
+        drop(gone);
         let next = emitter
             .emit(EventType::TaskProgress, json!({ "n": 2 }))
             .await
