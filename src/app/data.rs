@@ -281,7 +281,7 @@ pub(crate) mod ssr {
         } else {
             format!("/login?next={}", super::encode_query(&next))
         };
-        leptos_axum::redirect(&target);
+        leptos_axum::redirect(&target, false);
         ServerFnError::new("unauthenticated")
     }
 
@@ -351,7 +351,7 @@ fn finish_form(mut outcome: FormOutcome, error_location: &str) -> FormOutcome {
     if ssr::is_plain_form() {
         if outcome.ok {
             if let Some(to) = &outcome.location {
-                leptos_axum::redirect(to);
+                leptos_axum::redirect(to, false);
             }
         } else {
             let sep = if error_location.contains('?') {
@@ -359,14 +359,17 @@ fn finish_form(mut outcome: FormOutcome, error_location: &str) -> FormOutcome {
             } else {
                 '?'
             };
-            leptos_axum::redirect(&format!(
-                "{error_location}{sep}error={}",
-                encode_query(if outcome.code.is_empty() {
-                    "error"
-                } else {
-                    &outcome.code
-                })
-            ));
+            leptos_axum::redirect(
+                &format!(
+                    "{error_location}{sep}error={}",
+                    encode_query(if outcome.code.is_empty() {
+                        "error"
+                    } else {
+                        &outcome.code
+                    })
+                ),
+                false,
+            );
         }
     }
     if !outcome.ok {

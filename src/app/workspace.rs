@@ -77,7 +77,7 @@ fn clock(hydrated: RwSignal<bool>) -> Signal<f64> {
                 now.set(js_sys::Date::now());
             }
         });
-        if let Ok(handle) = set_interval_with_handle(
+        if let Ok(handle) = set_interval(
             move || {
                 let _ = now.try_set(js_sys::Date::now());
             },

@@ -145,8 +145,9 @@ pub fn push_toast(toasts: RwSignal<Vec<Toast>>, tone: LogTone, text: String) {
     } else {
         7_000
     };
+    // Without a timer (no window) the toast simply stays until its close button is used.
     #[cfg(feature = "hydrate")]
-    set_timeout(
+    let _ = set_timeout(
         move || toasts.update(|t| t.retain(|x| x.id != id)),
         std::time::Duration::from_millis(ms),
     );

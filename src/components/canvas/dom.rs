@@ -106,10 +106,15 @@ pub fn once_per_frame(pending: StoredValue<bool>, f: impl FnOnce() + 'static) {
     }
     pending.set_value(true);
     #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
+    if request_animation_frame(move || {
         pending.set_value(false);
         f();
-    });
+    })
+    .is_err()
+    {
+        // No frame was requested: let the next event ask again rather than throttle forever.
+        pending.set_value(false);
+    }
     #[cfg(not(feature = "hydrate"))]
     {
         pending.set_value(false);

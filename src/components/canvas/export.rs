@@ -196,7 +196,8 @@ mod imp {
         a.set_rel("noopener");
         a.click();
         // Give the download a moment to start before the URL goes away.
-        leptos::prelude::set_timeout(
+        // Without a timer the URL lives until the page goes away: a small leak, not an error.
+        let _ = leptos::prelude::set_timeout(
             move || {
                 let _ = web_sys::Url::revoke_object_url(&url);
             },

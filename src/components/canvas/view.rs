@@ -165,7 +165,7 @@ pub fn ArchitectureCanvas(
         if !zooming.get_untracked() {
             zooming.set(true);
         }
-        let settled = set_timeout_with_handle(
+        let settled = set_timeout(
             move || zooming.set(false),
             std::time::Duration::from_millis(ZOOM_SETTLE_MS),
         );

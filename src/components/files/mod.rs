@@ -181,7 +181,8 @@ pub fn FileViewer(
                 leptos::task::spawn_local(async move {
                     if copy_to_clipboard(text).await {
                         copied.set(true);
-                        set_timeout(
+                        // Without a timer the "Copied" mark stays; the copy itself worked.
+                        let _ = set_timeout(
                             move || copied.set(false),
                             std::time::Duration::from_millis(2000),
                         );

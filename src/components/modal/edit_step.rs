@@ -233,7 +233,14 @@ pub fn EditStepModal(
             {
                 let id = trigger_id.clone();
                 // After the dialog is gone; the trigger may have been re-rendered meanwhile.
-                request_animation_frame(move || focus::focus_id(&id));
+                if request_animation_frame({
+                    let id = id.clone();
+                    move || focus::focus_id(&id)
+                })
+                .is_err()
+                {
+                    focus::focus_id(&id);
+                }
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = &trigger_id;
