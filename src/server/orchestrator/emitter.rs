@@ -404,7 +404,10 @@ mod tests {
         // its caller drops it. (A spawned task aborted after a yield raced with its commit.)
         let mut gone = Box::pin(emitter.emit(EventType::TaskProgress, json!({ "n": 1 })));
         let first = std::future::poll_fn(|cx| Poll::Ready(gone.as_mut().poll(cx))).await;
-        assert!(first.is_pending(), "an emit waits for its commit: {first:?}");
+        assert!(
+            first.is_pending(),
+            "an emit waits for its commit: {first:?}"
+        );
         drop(gone);
         let next = emitter
             .emit(EventType::TaskProgress, json!({ "n": 2 }))
