@@ -5,6 +5,7 @@ pub mod auth;
 pub mod canvas;
 pub mod files;
 pub mod header;
+pub mod later;
 pub mod modal;
 pub mod plan;
 pub mod realtime;

@@ -145,14 +145,10 @@ pub fn push_toast(toasts: RwSignal<Vec<Toast>>, tone: LogTone, text: String) {
     } else {
         7_000
     };
-    // Without a timer (no window) the toast simply stays until its close button is used.
-    #[cfg(feature = "hydrate")]
-    let _ = set_timeout(
-        move || toasts.update(|t| t.retain(|x| x.id != id)),
-        std::time::Duration::from_millis(ms),
-    );
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ms;
+    // Without a timer (on the server) the toast stays until its close button is used.
+    crate::components::later::after(std::time::Duration::from_millis(ms), move || {
+        toasts.try_update(|t| t.retain(|x| x.id != id));
+    });
 }
 
 #[component]

@@ -106,12 +106,10 @@ pub fn once_per_frame(pending: StoredValue<bool>, f: impl FnOnce() + 'static) {
     }
     pending.set_value(true);
     #[cfg(feature = "hydrate")]
-    if request_animation_frame(move || {
-        pending.set_value(false);
+    if !crate::components::later::next_frame(move || {
+        pending.try_set_value(false);
         f();
-    })
-    .is_err()
-    {
+    }) {
         // No frame was requested: let the next event ask again rather than throttle forever.
         pending.set_value(false);
     }

@@ -195,14 +195,11 @@ mod imp {
         a.set_download(file);
         a.set_rel("noopener");
         a.click();
-        // Give the download a moment to start before the URL goes away.
-        // Without a timer the URL lives until the page goes away: a small leak, not an error.
-        let _ = leptos::prelude::set_timeout(
-            move || {
-                let _ = web_sys::Url::revoke_object_url(&url);
-            },
-            std::time::Duration::from_secs(10),
-        );
+        // Give the download a moment to start before the URL goes away. Without a timer the
+        // URL lives until the page goes away: a small leak, not an error.
+        crate::components::later::after(std::time::Duration::from_secs(10), move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
         Ok(())
     }
 

@@ -182,9 +182,11 @@ pub fn FileViewer(
                     if copy_to_clipboard(text).await {
                         copied.set(true);
                         // Without a timer the "Copied" mark stays; the copy itself worked.
-                        let _ = set_timeout(
-                            move || copied.set(false),
+                        crate::components::later::after(
                             std::time::Duration::from_millis(2000),
+                            move || {
+                                copied.try_set(false);
+                            },
                         );
                     }
                 });

@@ -233,13 +233,9 @@ pub fn EditStepModal(
             {
                 let id = trigger_id.clone();
                 // After the dialog is gone; the trigger may have been re-rendered meanwhile.
-                if request_animation_frame({
-                    let id = id.clone();
-                    move || focus::focus_id(&id)
-                })
-                .is_err()
-                {
-                    focus::focus_id(&id);
+                // Not a leptos timer: closing disposes the dialog's owner, which would cancel it.
+                if !crate::components::later::next_frame(move || focus::focus_id(&id)) {
+                    focus::focus_id(&trigger_id);
                 }
             }
             #[cfg(not(feature = "hydrate"))]
