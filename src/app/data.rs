@@ -5,9 +5,13 @@
 //! Hydrated pages call the same functions over HTTP (or the REST API directly).
 
 use super::codec::JsonText;
-use crate::components::run::model::RunView;
+// Arguments of the server functions only the hydrated page calls go as JSON: the bundle then
+// needs no query-string encoder (forms post theirs URL-encoded, `app::form`).
+use crate::components::run::model::{Envelope, FileEntry, RunSnapshot, RunView};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use youmeyou_core::model::Canvas;
 
 /// The signed-in account, for the header.
@@ -43,7 +47,44 @@ pub struct WorkspaceData {
     pub name: String,
     pub canvas: Canvas,
     /// The project's latest run: snapshot, past events (activity), files.
-    pub run: Option<RunView>,
+    pub run: Option<RunSeed>,
+}
+
+/// A project's latest run as the API gave it. The server's render and the hydrated page both
+/// build the same [`RunView`] from it ([`RunSeed::view`]) with the code that applies live
+/// events, so the page carries the API's own JSON and the WASM bundle needs no deserialiser
+/// for the view model (BENCHMARKS.md, Web UI budgets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSeed {
+    pub project_id: String,
+    /// `GET /api/runs/{id}`.
+    pub snapshot: Value,
+    /// The run's past events other than snapshots, oldest first (`GET …/events`).
+    pub history: Vec<Value>,
+    /// `GET /api/runs/{id}/files`' entries.
+    pub files: Vec<Value>,
+}
+
+impl RunSeed {
+    pub fn view(&self) -> RunView {
+        let snapshot: RunSnapshot =
+            serde_json::from_value(self.snapshot.clone()).unwrap_or_default();
+        let mut view = RunView::from_snapshot(&snapshot);
+        view.project_id = self.project_id.clone();
+        let history: Vec<Envelope> = self
+            .history
+            .iter()
+            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+            .collect();
+        // What only events carry (the activity log, capacity).
+        view.absorb_history(&history);
+        view.files = self
+            .files
+            .iter()
+            .filter_map(|f| serde_json::from_value::<FileEntry>(f.clone()).ok())
+            .collect();
+        view
+    }
 }
 
 /// The answer of a form action when called from a hydrated page (plain forms are redirected).
@@ -301,7 +342,7 @@ pub(crate) mod ssr {
 }
 
 /// The signed-in user, or `None`.
-#[server(prefix = "/_sf", endpoint = "me", output = JsonText)]
+#[server(prefix = "/_sf", endpoint = "me", input = Json, output = JsonText)]
 pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
     use axum::http::Method;
     let reply = ssr::call(Method::GET, "/api/me", None).await?;
@@ -317,7 +358,7 @@ pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
 }
 
 /// The user's projects (signed-out visitors are redirected to the sign-in page).
-#[server(prefix = "/_sf", endpoint = "projects", output = JsonText)]
+#[server(prefix = "/_sf", endpoint = "projects", input = Json, output = JsonText)]
 pub async fn list_projects() -> Result<Vec<ProjectItem>, ServerFnError> {
     use axum::http::Method;
     let reply = ssr::require_ok(ssr::call(Method::GET, "/api/projects", None).await?)?;
@@ -581,9 +622,8 @@ pub async fn start_run(project_id: String, prompt: String) -> Result<FormOutcome
 }
 
 /// The workspace of a project: its canvas and its latest run (snapshot, past events, files).
-#[server(prefix = "/_sf", endpoint = "workspace", output = JsonText)]
+#[server(prefix = "/_sf", endpoint = "workspace", input = Json, output = JsonText)]
 pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnError> {
-    use crate::components::run::model::{Envelope, FileEntry, RunSnapshot};
     use axum::http::Method;
     let id = encode_query(&project_id);
     let reply =
@@ -597,13 +637,10 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
         let rid = encode_query(&run_id);
         let snap = ssr::call(Method::GET, &format!("/api/runs/{rid}"), None).await?;
         if snap.ok() {
-            let snapshot: RunSnapshot =
-                serde_json::from_value(snap.json.clone()).unwrap_or_default();
-            let mut view = RunView::from_snapshot(&snapshot);
-            view.project_id = project_id.clone();
+            let last_seq = snap.json["lastSeq"].as_u64().unwrap_or(0);
             // Past events, for the activity log and what only events carry (capacity).
             let mut after = 0u64;
-            let mut history: Vec<Envelope> = Vec::new();
+            let mut history: Vec<Value> = Vec::new();
             for _ in 0..4 {
                 let page = ssr::call(
                     Method::GET,
@@ -611,32 +648,23 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
                     None,
                 )
                 .await?;
-                let events: Vec<Envelope> = page.json["events"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|e| serde_json::from_value(e.clone()).ok())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let Some(last) = events.last().map(|e| e.seq) else {
+                let events = page.json["events"].as_array().cloned().unwrap_or_default();
+                let Some(last) = events.iter().filter_map(|e| e["seq"].as_u64()).next_back() else {
                     break;
                 };
-                history.extend(events.into_iter().filter(|e| e.kind != "snapshot"));
-                if last >= view.last_seq || !page.json["hasMore"].as_bool().unwrap_or(false) {
+                history.extend(events.into_iter().filter(|e| e["type"] != "snapshot"));
+                if last >= last_seq || !page.json["hasMore"].as_bool().unwrap_or(false) {
                     break;
                 }
                 after = last;
             }
-            view.absorb_history(&history);
             let files = ssr::call(Method::GET, &format!("/api/runs/{rid}/files"), None).await?;
-            if let Some(list) = files.json["files"].as_array() {
-                view.files = list
-                    .iter()
-                    .filter_map(|f| serde_json::from_value::<FileEntry>(f.clone()).ok())
-                    .collect();
-            }
-            run = Some(view);
+            run = Some(RunSeed {
+                project_id: project_id.clone(),
+                snapshot: snap.json,
+                history,
+                files: files.json["files"].as_array().cloned().unwrap_or_default(),
+            });
         }
     }
     Ok(WorkspaceData {
@@ -648,7 +676,7 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
 }
 
 /// One generated file's text (for the viewer; JavaScript off reads it through the page).
-#[server(prefix = "/_sf", endpoint = "file_text", output = JsonText)]
+#[server(prefix = "/_sf", endpoint = "file_text", input = Json, output = JsonText)]
 pub async fn file_text(run_id: String, path: String) -> Result<String, ServerFnError> {
     use axum::http::Method;
     let url = crate::components::files::tree::file_url(&run_id, &path);
@@ -659,6 +687,56 @@ pub async fn file_text(run_id: String, path: String) -> Result<String, ServerFnE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::run::model::{RunPhase, TaskPhase};
+    use serde_json::json;
+
+    /// The page's seed is the API's JSON; the server's render and the browser build the same
+    /// view from it: the snapshot's tasks, the log from past events, the files. Entries that
+    /// are not events or files are skipped, and the seed survives its trip through the page.
+    #[test]
+    fn a_run_seed_builds_the_view_from_the_apis_json() {
+        let seed = RunSeed {
+            project_id: "p1".into(),
+            snapshot: json!({
+                "id": "r1", "projectId": "p1", "prompt": "Build it", "status": "running",
+                "plan": {"tasks": [
+                    {"id": "task_1", "name": "Architecture Design", "type": "ARCHITECTURE",
+                     "dependencies": [], "estimatedTime": 45, "agent": "arch-001", "prompt": "p",
+                     "status": "completed"},
+                    {"id": "task_2", "name": "Database Schema Design", "type": "DATABASE",
+                     "dependencies": ["task_1"], "estimatedTime": 30, "agent": "db-001",
+                     "prompt": "p", "status": "running"}
+                ]},
+                "lastSeq": 3
+            }),
+            history: vec![
+                json!({"seq": 1, "runId": "r1", "type": "planGenerated", "ts": "2025-01-01T00:00:01Z",
+                       "data": {"taskCount": 2}}),
+                json!({"not": "an event"}),
+                json!({"seq": 3, "runId": "r1", "type": "taskStarted", "ts": "2025-01-01T00:00:03Z",
+                       "data": {"taskId": "task_2"}}),
+            ],
+            files: vec![
+                json!({"path": "docs/architecture.md", "language": "markdown", "bytes": 10}),
+                json!(42),
+            ],
+        };
+        let view = seed.view();
+        assert_eq!(view.project_id, "p1");
+        assert_eq!(view.status, RunPhase::Running);
+        assert_eq!(view.last_seq, 3);
+        assert_eq!(
+            view.task("task_2").map(|t| t.status),
+            Some(TaskPhase::Running)
+        );
+        assert_eq!(view.log.len(), 2);
+        assert_eq!(view.files.len(), 1);
+        assert_eq!(view.files[0].path, "docs/architecture.md");
+
+        let text = serde_json::to_string(&seed).unwrap_or_default();
+        let back: RunSeed = crate::app::codec::from_json_text(&text).expect("seed round trip");
+        assert_eq!(back.view(), view);
+    }
 
     #[test]
     fn next_is_always_local() {

@@ -4,6 +4,7 @@
 //! past events, files); once hydrated the page follows the run live from the snapshot's last
 //! `seq`, so a reload mid-run restores everything and continues.
 
+use super::codec::JsonResource;
 use super::data::{error_words, workspace, WorkspaceData};
 use crate::components::activity::{push_toast, ActivityPanel, Toast, Toasts};
 use crate::components::canvas::ArchitectureCanvas;
@@ -23,7 +24,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn WorkspacePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let data = Resource::new(id, workspace);
+    let data = JsonResource::new_with_options(id, workspace, false);
     view! {
         <Suspense fallback=|| view! { <div class="workspace workspace--loading" aria-busy="true"></div> }>
             {move || {
@@ -185,14 +186,15 @@ fn Workspace(data: WorkspaceData) -> impl IntoView {
     let base = format!("/projects/{}", data.project_id);
     let project_id = data.project_id.clone();
     let name = data.name.clone();
-    let run = RwSignal::new(data.run.clone());
-    let rs = RunSignals::new(run);
+    let first = data.run.as_ref().map(|seed| seed.view());
     let canvas = RwSignal::new(
-        data.run
+        first
             .as_ref()
             .and_then(|r| r.canvas.clone())
             .unwrap_or_else(|| data.canvas.clone()),
     );
+    let run = RwSignal::new(first);
+    let rs = RunSignals::new(run);
     let highlighted = Memo::new(move |_| {
         run.with(|r| {
             r.as_ref()
@@ -567,14 +569,7 @@ fn follow_run(
             ..Options::default()
         };
         // Owned by this effect run: closed when the key changes (run ended or replaced).
-        let live = connect(Target::Run(run_id), options, move |event| {
-            let envelope = Envelope {
-                seq: event.seq,
-                run_id: event.run_id,
-                kind: event.kind,
-                ts: event.ts,
-                data: event.data,
-            };
+        let live = connect(Target::Run(run_id), options, move |envelope: Envelope| {
             let mut applied = Applied::Duplicate;
             let mut notices = Vec::new();
             let mut new_canvas = None;

@@ -6,6 +6,7 @@
 pub mod highlight;
 pub mod tree;
 
+use crate::app::codec::JsonResource;
 use crate::app::data::file_text;
 use crate::components::run::model::FileEntry;
 use crate::components::run::words;
@@ -153,7 +154,7 @@ pub fn FileViewer(
     /// Where "Close" leads with JavaScript off.
     close_href: String,
 ) -> impl IntoView {
-    let content = Resource::new(
+    let content = JsonResource::new_with_options(
         move || (run_id.get(), selected.get()),
         |(run, path)| async move {
             match (run, path) {
@@ -161,6 +162,7 @@ pub fn FileViewer(
                 _ => Ok(None),
             }
         },
+        false,
     );
     let entry = Memo::new(move |_| {
         let path = selected.get()?;

@@ -54,6 +54,16 @@ pub struct Envelope {
     pub data: serde_json::Value,
 }
 
+impl Envelope {
+    /// Parses one transport message; `None` for control messages (`connected`, `pong`, ...)
+    /// and anything that is not an envelope.
+    pub fn parse(text: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        value.get("seq")?.as_u64()?;
+        serde_json::from_value(value).ok()
+    }
+}
+
 /// How to connect.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

@@ -292,31 +292,10 @@ pub struct RunView {
     pub notices: Vec<Notice>,
 }
 
-/// An event as every transport carries it. Parsed leniently: an unknown `type` is kept (and
-/// only its `seq` counts), so a newer server never breaks an older page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Envelope {
-    pub seq: u64,
-    #[serde(default)]
-    pub run_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub ts: String,
-    #[serde(default)]
-    pub data: Value,
-}
-
-impl Envelope {
-    /// Parses one transport message; `None` for control messages (`connected`, `pong`, ...)
-    /// and anything that is not an envelope.
-    pub fn parse(text: &str) -> Option<Self> {
-        let value: Value = serde_json::from_str(text).ok()?;
-        value.get("seq")?.as_u64()?;
-        serde_json::from_value(value).ok()
-    }
-}
+/// The events the view folds are the transports' own (one type, so one deserialiser in the
+/// bundle): an unknown `type` is kept (and only its `seq` counts), so a newer server never
+/// breaks an older page.
+pub use crate::components::realtime::Envelope;
 
 /// What folding one envelope did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
