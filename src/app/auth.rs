@@ -3,8 +3,10 @@
 //! refusal); once hydrated the form is sent with fetch and the error is shown in place.
 //! Errors are said in plain words (wrong password, email taken, password too short).
 
-use super::data::{error_words, safe_next, FormOutcome, Login, Register};
+use super::data::{safe_next, Login, Register};
+use super::form::{FormState, PostForm};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
@@ -22,35 +24,20 @@ fn go(location: &str) {
     }
 }
 
-/// The message to show: the hydrated action's outcome if any, else `?error=` from a
-/// redirected plain form post.
-fn message_of(
-    value: Option<Result<FormOutcome, ServerFnError>>,
-    query_error: Option<String>,
-) -> Option<String> {
-    match value {
-        Some(Ok(outcome)) if !outcome.ok => Some(outcome.message),
-        Some(Err(e)) => Some(error_words("", &e.to_string())),
-        Some(Ok(_)) => None,
-        None => query_error.map(|code| error_words(&code, "")),
-    }
-}
-
-/// Shared by both forms: a successful answer leads on (a full page load), a refusal becomes
-/// the message to show.
-fn follow_outcome<V>(value: V, query: Memo<ParamsMap>) -> Signal<Option<String>>
-where
-    V: Get<Value = Option<Result<FormOutcome, ServerFnError>>> + Clone + Send + Sync + 'static,
-{
-    let answered = value.clone();
+/// Shared by both forms: a successful answer leads on (a full page load); the message to show
+/// is the hydrated form's refusal if any, else `?error=` from a redirected plain form post.
+fn follow_outcome(form: FormState, query: Memo<ParamsMap>) -> Signal<Option<String>> {
     Effect::new(move |_| {
-        if let Some(Ok(outcome)) = answered.get() {
-            if outcome.ok {
-                go(outcome.location.as_deref().unwrap_or("/"));
-            }
+        if let Some(outcome) = form.answer().filter(|o| o.ok) {
+            go(outcome.location.as_deref().unwrap_or("/"));
         }
     });
-    Signal::derive(move || message_of(value.get(), query.with(|q| q.get("error"))))
+    Signal::derive(move || match form.answer() {
+        Some(outcome) => (!outcome.ok).then_some(outcome.message),
+        None => query
+            .with(|q| q.get("error"))
+            .map(|code| super::data::error_words(&code, "")),
+    })
 }
 
 #[component]
@@ -66,9 +53,9 @@ fn FormError(message: Signal<Option<String>>) -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let action = ServerAction::<Login>::new();
-    let pending = action.pending();
-    let message = follow_outcome(action.value(), query);
+    let form = FormState::new();
+    let pending = move || form.pending();
+    let message = follow_outcome(form, query);
     let email = move || query.with(|q| q.get("email").unwrap_or_default());
     let next = move || safe_next(&query.with(|q| q.get("next").unwrap_or_default()));
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
@@ -89,7 +76,7 @@ pub fn LoginPage() -> impl IntoView {
                 <Show when=signed_out>
                     <p class="form-note" role="status" data-testid="signed-out">"You have signed out."</p>
                 </Show>
-                <ActionForm action=action attr:class="form" attr:data-testid="login-form">
+                <PostForm action=Login::PATH state=form class="form" testid="login-form">
                     <input type="hidden" name="next" value=next/>
                     <label class="field">
                         <span class="field__label">"Email"</span>
@@ -113,10 +100,10 @@ pub fn LoginPage() -> impl IntoView {
                         />
                     </label>
                     <FormError message/>
-                    <button type="submit" class="btn btn--block" disabled=move || pending.get() data-testid="login-submit">
-                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    <button type="submit" class="btn btn--block" disabled=pending data-testid="login-submit">
+                        {move || if pending() { "Signing in…" } else { "Sign in" }}
                     </button>
-                </ActionForm>
+                </PostForm>
                 <p class="muted auth-switch">
                     "No account yet? "<a href=register_href>"Create one"</a>
                 </p>
@@ -128,9 +115,9 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let query = use_query_map();
-    let action = ServerAction::<Register>::new();
-    let pending = action.pending();
-    let message = follow_outcome(action.value(), query);
+    let form = FormState::new();
+    let pending = move || form.pending();
+    let message = follow_outcome(form, query);
     let email = move || query.with(|q| q.get("email").unwrap_or_default());
     view! {
         <Title text="Create an account — YouMeYou"/>
@@ -138,7 +125,7 @@ pub fn RegisterPage() -> impl IntoView {
             <div class="card auth-card">
                 <h1 id="register-title">"Create an account"</h1>
                 <p class="muted">"Design systems by describing them. Your projects stay private to your account."</p>
-                <ActionForm action=action attr:class="form" attr:data-testid="register-form">
+                <PostForm action=Register::PATH state=form class="form" testid="register-form">
                     <label class="field">
                         <span class="field__label">"Email"</span>
                         <input
@@ -162,10 +149,10 @@ pub fn RegisterPage() -> impl IntoView {
                         <span class="field__hint" id="password-hint">"At least 8 characters. A long passphrase is best."</span>
                     </label>
                     <FormError message/>
-                    <button type="submit" class="btn btn--block" disabled=move || pending.get() data-testid="register-submit">
-                        {move || if pending.get() { "Creating account…" } else { "Create account" }}
+                    <button type="submit" class="btn btn--block" disabled=pending data-testid="register-submit">
+                        {move || if pending() { "Creating account…" } else { "Create account" }}
                     </button>
-                </ActionForm>
+                </PostForm>
                 <p class="muted auth-switch">"Already have an account? "<a href="/login">"Sign in"</a></p>
             </div>
         </section>

@@ -5,6 +5,7 @@
 mod auth;
 pub mod codec;
 pub mod data;
+pub mod form;
 mod not_found;
 mod projects;
 mod workspace;

@@ -3,12 +3,14 @@
 //! server function, so the page works with JavaScript off; hydrated, the list refreshes in
 //! place. Signed-out visitors are sent to the sign-in page.
 
+use super::codec::JsonResource;
 use super::data::{
-    error_words, list_projects, CreateProject, DeleteProject, FormOutcome, ProjectItem,
-    RenameProject,
+    error_words, list_projects, CreateProject, DeleteProject, ProjectItem, RenameProject,
 };
+use super::form::{FormState, PostForm};
 use crate::components::run::model::RunPhase;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -27,39 +29,28 @@ fn status_badge(status: &str) -> (String, String) {
     }
 }
 
-fn failure_of(value: Option<Result<FormOutcome, ServerFnError>>) -> Option<String> {
-    match value {
-        Some(Ok(o)) if !o.ok => Some(o.message),
-        Some(Err(e)) => Some(error_words("", &e.to_string())),
-        _ => None,
-    }
-}
-
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    let create = ServerAction::<CreateProject>::new();
-    let rename = ServerAction::<RenameProject>::new();
-    let delete = ServerAction::<DeleteProject>::new();
-    let projects = Resource::new(
-        move || (rename.version().get(), delete.version().get()),
+    let create = FormState::new();
+    let rename = FormState::new();
+    let delete = FormState::new();
+    let projects = JsonResource::new_with_options(
+        move || (rename.answers(), delete.answers()),
         |_| list_projects(),
+        false,
     );
     let navigate = use_navigate();
-    let create_value = create.value();
     Effect::new(move |_| {
-        if let Some(Ok(outcome)) = create_value.get() {
-            if outcome.ok {
-                if let Some(to) = &outcome.location {
-                    navigate(to, Default::default());
-                }
-            }
+        if let Some(to) = create.answer().filter(|o| o.ok).and_then(|o| o.location) {
+            navigate(&to, Default::default());
         }
     });
     let query = use_query_map();
     let error = Signal::derive(move || {
-        failure_of(create.value().get())
-            .or_else(|| failure_of(rename.value().get()))
-            .or_else(|| failure_of(delete.value().get()))
+        create
+            .failure()
+            .or_else(|| rename.failure())
+            .or_else(|| delete.failure())
             .or_else(|| query.with(|q| q.get("error")).map(|c| error_words(&c, "")))
     });
     view! {
@@ -71,7 +62,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     "Each project is a canvas of your system's architecture. Describe what to build or change, and watch the plan run."
                 </p>
             </header>
-            <ActionForm action=create attr:class="card create-project" attr:data-testid="create-project">
+            <PostForm action=CreateProject::PATH state=create class="card create-project" testid="create-project">
                 <label class="field field--inline">
                     <span class="field__label">"New project"</span>
                     <input
@@ -83,10 +74,10 @@ pub fn ProjectsPage() -> impl IntoView {
                         data-testid="project-name"
                     />
                 </label>
-                <button type="submit" class="btn" disabled=move || create.pending().get() data-testid="create-project-submit">
+                <button type="submit" class="btn" disabled=move || create.pending() data-testid="create-project-submit">
                     "Create project"
                 </button>
-            </ActionForm>
+            </PostForm>
             <p class="form-error" role="alert" data-testid="projects-error">{move || error.get().unwrap_or_default()}</p>
             <Suspense fallback=|| view! { <div class="project-list project-list--loading" aria-busy="true"></div> }>
                 {move || {
@@ -125,11 +116,7 @@ fn EmptyProjects() -> impl IntoView {
 }
 
 #[component]
-fn ProjectList(
-    list: Vec<ProjectItem>,
-    rename: ServerAction<RenameProject>,
-    delete: ServerAction<DeleteProject>,
-) -> impl IntoView {
+fn ProjectList(list: Vec<ProjectItem>, rename: FormState, delete: FormState) -> impl IntoView {
     view! {
         <ul class="project-list" data-testid="project-list">
             {list
@@ -141,11 +128,7 @@ fn ProjectList(
 }
 
 #[component]
-fn ProjectRow(
-    project: ProjectItem,
-    rename: ServerAction<RenameProject>,
-    delete: ServerAction<DeleteProject>,
-) -> impl IntoView {
+fn ProjectRow(project: ProjectItem, rename: FormState, delete: FormState) -> impl IntoView {
     let (status_key, status_label) = project
         .last_run
         .as_ref()
@@ -179,7 +162,7 @@ fn ProjectRow(
                 <a class="btn btn--ghost" href=href>"Open"</a>
                 <details class="disclosure">
                     <summary class="btn btn--ghost" data-testid="project-rename">"Rename"</summary>
-                    <ActionForm action=rename attr:class="disclosure__panel card">
+                    <PostForm action=RenameProject::PATH state=rename class="disclosure__panel card">
                         <input type="hidden" name="id" value=rename_target/>
                         <label class="field" for=rename_id.clone()>
                             <span class="field__label">"New name"</span>
@@ -194,15 +177,15 @@ fn ProjectRow(
                             data-testid="rename-input"
                         />
                         <button type="submit" class="btn" data-testid="rename-submit">"Save name"</button>
-                    </ActionForm>
+                    </PostForm>
                 </details>
                 <details class="disclosure">
                     <summary class="btn btn--ghost btn--danger-text" data-testid="project-delete">"Delete"</summary>
-                    <ActionForm action=delete attr:class="disclosure__panel card" attr:role="alertdialog" attr:aria-label="Confirm deletion">
+                    <PostForm action=DeleteProject::PATH state=delete class="disclosure__panel card" role="alertdialog" label="Confirm deletion">
                         <input type="hidden" name="id" value=delete_target/>
                         <p>{confirm}</p>
                         <button type="submit" class="btn btn--danger" data-testid="delete-confirm">"Yes, delete it"</button>
-                    </ActionForm>
+                    </PostForm>
                 </details>
             </div>
         </li>

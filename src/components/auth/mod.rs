@@ -1,19 +1,18 @@
 //! The header's account menu: the signed-in email with a "Sign out" form (a `<details>`
 //! disclosure, so it opens and posts with JavaScript off too), or a "Sign in" link.
 
-use crate::app::data::{current_user, FormOutcome, Logout};
+use crate::app::codec::JsonResource;
+use crate::app::data::{current_user, Logout};
+use crate::app::form::{FormState, PostForm};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn UserMenu() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
-    let value = logout.value();
+    let user = JsonResource::new_with_options(|| (), |_| current_user(), false);
+    let logout = FormState::new();
     Effect::new(move |_| {
-        if let Some(Ok(FormOutcome {
-            ok: true, location, ..
-        })) = value.get()
-        {
+        if let Some(location) = logout.answer().filter(|o| o.ok).map(|o| o.location) {
             #[cfg(feature = "hydrate")]
             {
                 let _ = window()
@@ -40,11 +39,11 @@ pub fn UserMenu() -> impl IntoView {
                                     </summary>
                                     <div class="user-menu__panel card" role="menu">
                                         <p class="muted user-menu__tier">{format!("Plan: {}", u.tier)}</p>
-                                        <ActionForm action=logout attr:class="user-menu__form">
+                                        <PostForm action=Logout::PATH state=logout class="user-menu__form">
                                             <button type="submit" class="btn btn--ghost btn--block" role="menuitem" data-testid="logout">
                                                 "Sign out"
                                             </button>
-                                        </ActionForm>
+                                        </PostForm>
                                     </div>
                                 </details>
                             }
