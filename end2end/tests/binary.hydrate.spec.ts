@@ -33,6 +33,20 @@ test('embedded assets are precompressed, typed and revalidated with ETags', asyn
   expect(await css.text()).toContain('--accent');
 });
 
+// The budget of issue 5 (BENCHMARKS.md, Web UI budgets): what a browser downloads to hydrate
+// any page. The binary embeds it brotli'd (quality 11, window 22), so its Content-Length is it.
+const WASM_BUDGET_BYTES = 400 * 1024;
+
+test('the hydrated WASM is within its budget of 400 KiB after brotli', async ({ request }) => {
+  const wasm = await request.get('/pkg/youmeyou_bg.wasm', { headers: { 'accept-encoding': 'br' } });
+  expect(wasm.headers()['content-encoding']).toBe('br');
+  const bytes = Number(wasm.headers()['content-length']);
+  test.info().annotations.push({ type: 'wasm-brotli-bytes', description: String(bytes) });
+  console.log(`hydrated WASM after brotli: ${bytes} B (budget ${WASM_BUDGET_BYTES} B)`);
+  expect(bytes).toBeGreaterThan(100 * 1024); // a real bundle, not an error page
+  expect(bytes).toBeLessThanOrEqual(WASM_BUDGET_BYTES);
+});
+
 test('the page hydrates: the theme switch responds', async ({ page }) => {
   await page.goto('/');
   const toggle = page.getByTestId('theme-toggle');
