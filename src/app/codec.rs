@@ -6,11 +6,15 @@
 //!
 //! On the wire nothing changes: answers are JSON exactly like server_fn's `Json`.
 
+use leptos::prelude::{Get, GetUntracked, Resource, ServerFnError};
 use leptos::server_fn::codec::Post;
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::Serialize;
 use serde_json::Value;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 
 /// JSON text → `T`, through [`Value`] (see the module's comment for why).
 pub fn from_json_text<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
@@ -51,8 +55,77 @@ impl<T: DeserializeOwned> Decodes<T> for JsonTextEncoding {
 /// [`Value`] like everything else (leptos' default codec parses each type from text).
 pub struct ValueCodec;
 
-/// A resource whose server-rendered value reaches the client as JSON via [`ValueCodec`].
-pub type JsonResource<T> = leptos::prelude::Resource<T, ValueCodec>;
+/// What every page resource holds: its server function's answer as JSON.
+pub type Answer = Result<Value, ServerFnError>;
+
+type Fetch = Box<dyn Fn(Value) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+
+/// A page resource: rendered on the server, serialised into the page through [`ValueCodec`],
+/// read as `T`. Every one of them is the same `Resource<Answer>` inside, built by one
+/// non-generic function: Leptos' resource machinery is generic over the value, the source and
+/// the future, and one copy of it per page's type cost the bundle ~11 KB each. Its server
+/// functions answer with JSON ([`to_answer`]); reading decodes it to `T`.
+pub struct JsonResource<T> {
+    inner: Resource<Answer, ValueCodec>,
+    read_as: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JsonResource<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for JsonResource<T> {}
+
+impl<T: DeserializeOwned> JsonResource<T> {
+    /// `key` is the source (the resource fetches again when it changes), `fetch` calls the
+    /// server function with it. Not blocking: the page streams around it.
+    pub fn new<Fut>(
+        key: impl Fn() -> Value + Send + Sync + 'static,
+        fetch: impl Fn(Value) -> Fut + Send + Sync + 'static,
+    ) -> Self
+    where
+        Fut: Future<Output = Answer> + Send + 'static,
+    {
+        Self {
+            inner: resource(
+                Box::new(key),
+                Box::new(move |k| {
+                    Box::pin(fetch(k)) as Pin<Box<dyn Future<Output = Answer> + Send>>
+                }),
+            ),
+            read_as: PhantomData,
+        }
+    }
+
+    pub fn get(&self) -> Option<Result<T, ServerFnError>> {
+        self.inner.get().map(read)
+    }
+
+    pub fn get_untracked(&self) -> Option<Result<T, ServerFnError>> {
+        self.inner.get_untracked().map(read)
+    }
+}
+
+fn resource(
+    key: Box<dyn Fn() -> Value + Send + Sync>,
+    fetch: Fetch,
+) -> Resource<Answer, ValueCodec> {
+    Resource::new_with_options(key, fetch, false)
+}
+
+fn read<T: DeserializeOwned>(answer: Answer) -> Result<T, ServerFnError> {
+    answer.and_then(|v| {
+        serde_json::from_value(v)
+            .map_err(|e| ServerFnError::Deserialization(format!("unexpected answer: {e}")))
+    })
+}
+
+/// A server function's typed answer as the JSON a [`JsonResource`] holds.
+pub fn to_answer<T: Serialize>(value: &T) -> Answer {
+    serde_json::to_value(value).map_err(|e| ServerFnError::Serialization(e.to_string()))
+}
 
 impl<T: Serialize> leptos::server::codee::Encoder<T> for ValueCodec {
     type Error = serde_json::Error;
@@ -87,6 +160,17 @@ mod tests {
         assert!(bad.is_err());
         let truncated: Result<Vec<u32>, _> = JsonTextEncoding::decode(Bytes::from_static(b"[1,"));
         assert!(truncated.is_err());
+    }
+
+    #[test]
+    fn a_resources_json_answer_reads_as_its_type_and_a_wrong_shape_is_an_error() {
+        let answer = to_answer(&vec![Some("a".to_string()), None]);
+        let back: Vec<Option<String>> = read(answer).unwrap();
+        assert_eq!(back, vec![Some("a".to_string()), None]);
+        let wrong: Result<u8, _> = read(Ok(serde_json::json!("not a number")));
+        assert!(matches!(wrong, Err(ServerFnError::Deserialization(_))));
+        let failed: Result<u8, _> = read(Err(ServerFnError::new("down")));
+        assert!(failed.is_err());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! pages work with JavaScript off: a plain `<form>` posts here and is redirected back.
 //! Hydrated pages call the same functions over HTTP (or the REST API directly).
 
-use super::codec::JsonText;
+#[cfg(feature = "ssr")]
+use super::codec::to_answer;
+use super::codec::{Answer, JsonText};
 // Arguments of the server functions only the hydrated page calls go as JSON: the bundle then
 // needs no query-string encoder (forms post theirs URL-encoded, `app::form`).
 use crate::components::run::model::{Envelope, FileEntry, RunSnapshot, RunView};
@@ -343,14 +345,14 @@ pub(crate) mod ssr {
 
 /// The signed-in user, or `None`.
 #[server(prefix = "/_sf", endpoint = "me", input = Json, output = JsonText)]
-pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
+pub async fn current_user() -> Answer {
     use axum::http::Method;
     let reply = ssr::call(Method::GET, "/api/me", None).await?;
     if !reply.ok() {
-        return Ok(None);
+        return to_answer(&None::<UserInfo>);
     }
     let user = &reply.json["user"];
-    Ok(Some(UserInfo {
+    to_answer(&Some(UserInfo {
         id: user["id"].as_str().unwrap_or_default().to_string(),
         email: user["email"].as_str().unwrap_or_default().to_string(),
         tier: user["tier"].as_str().unwrap_or("free").to_string(),
@@ -359,14 +361,14 @@ pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
 
 /// The user's projects (signed-out visitors are redirected to the sign-in page).
 #[server(prefix = "/_sf", endpoint = "projects", input = Json, output = JsonText)]
-pub async fn list_projects() -> Result<Vec<ProjectItem>, ServerFnError> {
+pub async fn list_projects() -> Answer {
     use axum::http::Method;
     let reply = ssr::require_ok(ssr::call(Method::GET, "/api/projects", None).await?)?;
-    let items = reply.json["projects"]
+    let items: Vec<ProjectItem> = reply.json["projects"]
         .as_array()
         .map(|a| a.iter().filter_map(project_item).collect())
         .unwrap_or_default();
-    Ok(items)
+    to_answer(&items)
 }
 
 #[cfg(feature = "ssr")]
@@ -623,7 +625,7 @@ pub async fn start_run(project_id: String, prompt: String) -> Result<FormOutcome
 
 /// The workspace of a project: its canvas and its latest run (snapshot, past events, files).
 #[server(prefix = "/_sf", endpoint = "workspace", input = Json, output = JsonText)]
-pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnError> {
+pub async fn workspace(project_id: String) -> Answer {
     use axum::http::Method;
     let id = encode_query(&project_id);
     let reply =
@@ -667,7 +669,7 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
             });
         }
     }
-    Ok(WorkspaceData {
+    to_answer(&WorkspaceData {
         project_id,
         name,
         canvas,
@@ -677,11 +679,11 @@ pub async fn workspace(project_id: String) -> Result<WorkspaceData, ServerFnErro
 
 /// One generated file's text (for the viewer; JavaScript off reads it through the page).
 #[server(prefix = "/_sf", endpoint = "file_text", input = Json, output = JsonText)]
-pub async fn file_text(run_id: String, path: String) -> Result<String, ServerFnError> {
+pub async fn file_text(run_id: String, path: String) -> Answer {
     use axum::http::Method;
     let url = crate::components::files::tree::file_url(&run_id, &path);
     let reply = ssr::require_ok(ssr::call(Method::GET, &url, None).await?)?;
-    Ok(reply.text)
+    Ok(Value::String(reply.text))
 }
 
 #[cfg(test)]

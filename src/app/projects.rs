@@ -34,10 +34,9 @@ pub fn ProjectsPage() -> impl IntoView {
     let create = FormState::new();
     let rename = FormState::new();
     let delete = FormState::new();
-    let projects = JsonResource::new_with_options(
-        move || (rename.answers(), delete.answers()),
+    let projects = JsonResource::<Vec<ProjectItem>>::new(
+        move || serde_json::json!([rename.answers(), delete.answers()]),
         |_| list_projects(),
-        false,
     );
     let navigate = use_navigate();
     Effect::new(move |_| {

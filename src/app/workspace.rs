@@ -24,7 +24,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn WorkspacePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let data = JsonResource::new_with_options(id, workspace, false);
+    let data = JsonResource::<WorkspaceData>::new(
+        move || serde_json::Value::String(id()),
+        |key| workspace(key.as_str().unwrap_or_default().to_string()),
+    );
     view! {
         <Suspense fallback=|| view! { <div class="workspace workspace--loading" aria-busy="true"></div> }>
             {move || {

@@ -2,14 +2,15 @@
 //! disclosure, so it opens and posts with JavaScript off too), or a "Sign in" link.
 
 use crate::app::codec::JsonResource;
-use crate::app::data::{current_user, Logout};
+use crate::app::data::{current_user, Logout, UserInfo};
 use crate::app::form::{FormState, PostForm};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn UserMenu() -> impl IntoView {
-    let user = JsonResource::new_with_options(|| (), |_| current_user(), false);
+    let user =
+        JsonResource::<Option<UserInfo>>::new(|| serde_json::Value::Null, |_| current_user());
     let logout = FormState::new();
     Effect::new(move |_| {
         if let Some(location) = logout.answer().filter(|o| o.ok).map(|o| o.location) {

@@ -154,15 +154,14 @@ pub fn FileViewer(
     /// Where "Close" leads with JavaScript off.
     close_href: String,
 ) -> impl IntoView {
-    let content = JsonResource::new_with_options(
-        move || (run_id.get(), selected.get()),
-        |(run, path)| async move {
-            match (run, path) {
-                (Some(run), Some(path)) => file_text(run, path).await.map(Some),
-                _ => Ok(None),
+    let content = JsonResource::<Option<String>>::new(
+        move || serde_json::json!([run_id.get(), selected.get()]),
+        |key| async move {
+            match (key[0].as_str(), key[1].as_str()) {
+                (Some(run), Some(path)) => file_text(run.to_string(), path.to_string()).await,
+                _ => Ok(serde_json::Value::Null),
             }
         },
-        false,
     );
     let entry = Memo::new(move |_| {
         let path = selected.get()?;
