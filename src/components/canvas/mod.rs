@@ -8,8 +8,10 @@ mod dom;
 mod edge;
 pub mod export;
 pub mod geometry;
+pub mod history;
 mod node;
 pub mod scene;
+pub mod undo;
 mod view;
 pub mod viewport;
 

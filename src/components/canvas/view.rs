@@ -11,6 +11,7 @@ use super::geometry::{
 };
 use super::node::{node_description, node_view};
 use super::scene::{settled_moves, PendingMove, Scene};
+use super::undo::{undo_button, UndoControls};
 use super::viewport::{Gestures, Outcome, Target};
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
@@ -60,8 +61,7 @@ struct Details {
 ///         highlighted=Signal::derive(move || run.get().changed_node_ids)
 ///         selected=selected
 ///         on_node_moved=move |id: String, at: Position| save_position(id, at)
-///         on_undo=move || undo()
-///         on_redo=move || redo()
+///         undo=undo_controls
 ///     />
 /// }
 /// ```
@@ -88,12 +88,10 @@ pub fn ArchitectureCanvas(
     /// No dragging or keyboard moves; pan, zoom, select and export still work.
     #[prop(optional)]
     read_only: bool,
-    /// Ctrl+Z (⌘Z) while the canvas has focus.
-    #[prop(into, optional)]
-    on_undo: Option<Callback<()>>,
-    /// Ctrl+Shift+Z / Ctrl+Y (⌘⇧Z) while the canvas has focus.
-    #[prop(into, optional)]
-    on_redo: Option<Callback<()>>,
+    /// Undo and redo buttons in the toolbar, also on Ctrl+Z (⌘Z) and Ctrl+Shift+Z / Ctrl+Y
+    /// (⌘⇧Z) while the canvas has focus.
+    #[prop(optional)]
+    undo: Option<UndoControls>,
     /// Show the built-in panel with the selected node's configuration. Turn it off to render
     /// your own panel from `selected`.
     #[prop(default = true)]
@@ -346,9 +344,9 @@ pub fn ArchitectureCanvas(
         let key = ev.key();
         let ctrl = ev.ctrl_key() || ev.meta_key();
         let handled = match key.as_str() {
-            "z" | "Z" if ctrl && ev.shift_key() => on_redo.map(|cb| cb.run(())).is_some(),
-            "z" | "Z" if ctrl => on_undo.map(|cb| cb.run(())).is_some(),
-            "y" | "Y" if ctrl => on_redo.map(|cb| cb.run(())).is_some(),
+            "z" | "Z" if ctrl && ev.shift_key() => undo.map(|c| c.run(true)).is_some(),
+            "z" | "Z" if ctrl => undo.map(|c| c.run(false)).is_some(),
+            "y" | "Y" if ctrl => undo.map(|c| c.run(true)).is_some(),
             _ if ctrl || ev.alt_key() => false,
             "+" | "=" => {
                 zoom_by(ZOOM_STEP);
@@ -539,6 +537,11 @@ pub fn ArchitectureCanvas(
             </svg>
 
             <div class="acanvas__toolbar" role="toolbar" aria-label="Canvas view and export">
+                {undo.map(|c| view! {
+                    {undo_button(c, false)}
+                    {undo_button(c, true)}
+                    <span class="acanvas__sep" aria-hidden="true"></span>
+                })}
                 <button type="button" class="acanvas__tool" title="Zoom in (+)" aria-label="Zoom in"
                     on:click=move |_| zoom_by(ZOOM_STEP)>"+"</button>
                 <output class="acanvas__zoom" aria-label="Zoom level">
