@@ -3,6 +3,7 @@
 //! server (`SsrMode::Async`: data first, then HTML), so they work with JavaScript off.
 
 mod auth;
+mod canvas_edits;
 pub mod codec;
 pub mod data;
 pub mod form;

@@ -4,6 +4,7 @@
 //! past events, files); once hydrated the page follows the run live from the snapshot's last
 //! `seq`, so a reload mid-run restores everything and continues.
 
+use super::canvas_edits::CanvasEdits;
 use super::codec::JsonResource;
 use super::data::{error_words, workspace, WorkspaceData};
 use crate::components::activity::{push_toast, ActivityPanel, Toast, Toasts};
@@ -95,64 +96,6 @@ fn clock(hydrated: RwSignal<bool>) -> Signal<f64> {
     now.into()
 }
 
-/// Saves a node the user moved (PUT canvas with the version it was based on); on a conflict
-/// (a run changed the canvas meanwhile) the stored canvas wins and the user is told.
-fn save_node_position(
-    project_id: String,
-    canvas: RwSignal<youmeyou_core::model::Canvas>,
-    toasts: RwSignal<Vec<Toast>>,
-) -> Callback<(String, youmeyou_core::model::Position)> {
-    Callback::new(
-        move |(id, position): (String, youmeyou_core::model::Position)| {
-            let mut next = canvas.get_untracked();
-            let Some(node) = next.nodes.iter_mut().find(|n| n.id == id) else {
-                return;
-            };
-            node.position = Some(position);
-            canvas.set(next.clone());
-            let project_id = project_id.clone();
-            let url = format!(
-                "/api/projects/{}/canvas",
-                crate::components::files::tree::encode_segment(&project_id)
-            );
-            leptos::task::spawn_local(async move {
-                let body = serde_json::json!({"nodes": next.nodes, "edges": next.edges, "version": next.version});
-                match crate::components::run::rest::json("PUT", &url, Some(&body)).await {
-                    Ok(answer) => {
-                        if let Ok(saved) = serde_json::from_value(answer["canvas"].clone()) {
-                            let _ = canvas.try_set(saved);
-                        }
-                    }
-                    Err(f) => {
-                        push_toast(
-                            toasts,
-                            LogTone::Warning,
-                            if f.status == 409 {
-                                "The canvas changed meanwhile (a run updated it); your move was not saved.".to_string()
-                            } else {
-                                format!("The new position was not saved: {}", f.message)
-                            },
-                        );
-                        let project = format!(
-                            "/api/projects/{}",
-                            crate::components::files::tree::encode_segment(&project_id)
-                        );
-                        if let Ok(answer) =
-                            crate::components::run::rest::json("GET", &project, None).await
-                        {
-                            if let Ok(stored) =
-                                serde_json::from_value(answer["project"]["canvas"].clone())
-                            {
-                                let _ = canvas.try_set(stored);
-                            }
-                        }
-                    }
-                }
-            });
-        },
-    )
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SideTab {
     Activity,
@@ -190,12 +133,12 @@ fn Workspace(data: WorkspaceData) -> impl IntoView {
     let project_id = data.project_id.clone();
     let name = data.name.clone();
     let first = data.run.as_ref().map(|seed| seed.view());
-    let canvas = RwSignal::new(
-        first
-            .as_ref()
-            .and_then(|r| r.canvas.clone())
-            .unwrap_or_else(|| data.canvas.clone()),
-    );
+    // The newer of the two: the run's canvas may be ahead of the project read a moment before,
+    // and the project's is ahead once the user moved, undid or redid after the run.
+    let canvas = RwSignal::new(match first.as_ref().and_then(|r| r.canvas.clone()) {
+        Some(c) if c.version > data.canvas.version => c,
+        _ => data.canvas.clone(),
+    });
     let run = RwSignal::new(first);
     let rs = RunSignals::new(run);
     let highlighted = Memo::new(move |_| {
@@ -229,7 +172,12 @@ fn Workspace(data: WorkspaceData) -> impl IntoView {
     let selected_file = RwSignal::new(initial_file);
     let summary_open = RwSignal::new(true);
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let edits = CanvasEdits::new(project_id.clone(), canvas, toasts);
+    // Once in the browser: the page is live, and the canvas' undo stack comes from the server.
+    Effect::new(move |_| {
+        hydrated.set(true);
+        edits.refresh(None);
+    });
 
     let log =
         Memo::new(move |_| run.with(|r| r.as_ref().map(|r| r.log.clone()).unwrap_or_default()));
@@ -257,9 +205,7 @@ fn Workspace(data: WorkspaceData) -> impl IntoView {
         tab.set(SideTab::Files);
         center.set(CenterView::Canvas);
     });
-    let on_node_moved = save_node_position(project_id.clone(), canvas, toasts);
-
-    follow_run(rs, canvas, conn, toasts);
+    follow_run(rs, canvas, conn, toasts, edits);
 
     let on_edit = Callback::new(move |task_id: String| {
         selected_task.set(Some(task_id.clone()));
@@ -412,7 +358,8 @@ fn Workspace(data: WorkspaceData) -> impl IntoView {
                         canvas=canvas
                         highlighted=highlighted
                         read_only=false
-                        on_node_moved=on_node_moved
+                        on_node_moved=edits.on_node_moved()
+                        undo=edits.controls(rs.active)
                         export_name=export_name
                         class="workspace-canvas"
                     />
@@ -550,6 +497,7 @@ fn follow_run(
     canvas: RwSignal<youmeyou_core::model::Canvas>,
     conn: RwSignal<ConnState>,
     toasts: RwSignal<Vec<Toast>>,
+    edits: CanvasEdits,
 ) {
     use crate::components::realtime::{connect, Options, Target};
     use crate::components::run::model::{Applied, Envelope};
@@ -576,9 +524,14 @@ fn follow_run(
             let mut applied = Applied::Duplicate;
             let mut notices = Vec::new();
             let mut new_canvas = None;
+            let mut ended = None;
             run.maybe_update(|r| {
                 let Some(view) = r.as_mut() else { return false };
+                let was_over = view.status.is_terminal();
                 applied = view.apply(&envelope);
+                if !was_over && view.status.is_terminal() {
+                    ended = Some(view.run_id.clone());
+                }
                 if applied == Applied::Applied && envelope.kind == "canvasUpdated" {
                     new_canvas = view.canvas.clone();
                 }
@@ -593,6 +546,10 @@ fn follow_run(
             }
             if applied == Applied::Applied && envelope.kind == "executionSummary" {
                 refresh_files(run);
+            }
+            // The run just ended: everything it changed on the canvas becomes one undo step.
+            if ended.is_some() {
+                edits.refresh(ended);
             }
         });
         Effect::new(move |_| conn.set(ConnState::from_transport(live.state.get())));
