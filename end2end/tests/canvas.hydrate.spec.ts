@@ -1,0 +1,117 @@
+// The canvas as a user works it: drag a component (the position is saved), select it to read
+// its configuration, zoom and fit, and undo/redo — a move is one step, everything a run changed
+// is one step, and an undo is stored (a reload keeps it).
+import { test, expect, type Page } from '@playwright/test';
+import {
+  EXAMPLE_2, createProject, openWorkspace, seedBasicAuthCanvas, signUpViaApi, startRun, waitForSummary,
+} from './helpers';
+
+type Stored = { nodes: { id: string; type: string; position?: { x: number; y: number } }[]; version: number };
+
+async function storedCanvas(page: Page, projectId: string): Promise<Stored> {
+  const response = await page.request.get(`/api/projects/${projectId}`);
+  expect(response.status()).toBe(200);
+  return (await response.json()).project.canvas as Stored;
+}
+
+async function storedPosition(page: Page, projectId: string, id: string): Promise<string> {
+  const node = (await storedCanvas(page, projectId)).nodes.find((n) => n.id === id);
+  return node?.position ? `${node.position.x},${node.position.y}` : 'none';
+}
+
+test('drag, select, zoom, and undo/redo a move and a whole run', async ({ page }) => {
+  test.setTimeout(120_000);
+  await signUpViaApi(page, 'canvas');
+  const projectId = await createProject(page, 'Canvas at work');
+  await seedBasicAuthCanvas(page, projectId);
+  await openWorkspace(page, projectId);
+
+  const canvas = page.getByTestId('architecture-canvas');
+  const svg = canvas.locator('.acanvas__svg');
+  const auth = svg.locator('[data-node-id="auth-service"]');
+  const undo = page.getByTestId('canvas-undo');
+  const redo = page.getByTestId('canvas-redo');
+  await expect(auth).toHaveAttribute('transform', 'translate(100 100)');
+  await expect(redo).toHaveAttribute('aria-disabled', 'true');
+  await expect(redo).toHaveAttribute('title', 'Nothing to redo');
+
+  // Select: a click shows the component's details; Escape closes them.
+  await auth.click();
+  const details = page.getByTestId('canvas-details');
+  await expect(details).toHaveAttribute('data-selected-node', 'auth-service');
+  await expect(details).toContainText('Auth Service');
+  await expect(details).toContainText('memory');
+  await svg.press('Escape');
+  await expect(details).toHaveCount(0);
+
+  // Zoom with the buttons, then fit the diagram to the view.
+  const zoom = canvas.locator('.acanvas__zoom');
+  const before = await zoom.textContent();
+  await canvas.getByRole('button', { name: 'Zoom in' }).click();
+  await expect(zoom).not.toHaveText(before ?? '');
+  // Twice: fitting two components never zooms in this far.
+  const once = await zoom.textContent();
+  await canvas.getByRole('button', { name: 'Zoom in' }).click();
+  await expect(zoom).not.toHaveText(once ?? '');
+  const zoomed = await zoom.textContent();
+  await canvas.getByRole('button', { name: 'Fit to view' }).click();
+  await expect(zoom).not.toHaveText(zoomed ?? '');
+
+  // Drag the auth service; the new position is saved.
+  const box = await auth.boundingBox();
+  expect(box).not.toBeNull();
+  const x = box!.x + box!.width / 2;
+  const y = box!.y + box!.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i += 1) await page.mouse.move(x + 20 * i, y + 10 * i);
+  await page.mouse.up();
+  await expect.poll(() => storedPosition(page, projectId, 'auth-service')).not.toBe('100,100');
+  const moved = await storedPosition(page, projectId, 'auth-service');
+  const [mx, my] = moved.split(',');
+  await expect(auth).toHaveAttribute('transform', `translate(${mx} ${my})`);
+  await expect(undo).toHaveAttribute('title', 'Undo your change to the canvas (Ctrl+Z)');
+
+  // Undo puts it back (stored), redo moves it again.
+  await undo.click();
+  await expect(auth).toHaveAttribute('transform', 'translate(100 100)');
+  await expect.poll(() => storedPosition(page, projectId, 'auth-service')).toBe('100,100');
+  await expect(redo).toHaveAttribute('aria-disabled', 'false');
+  await redo.click();
+  await expect(auth).toHaveAttribute('transform', `translate(${mx} ${my})`);
+  await expect.poll(() => storedPosition(page, projectId, 'auth-service')).toBe(moved);
+
+  // A run: while it changes the canvas, undo waits and says why.
+  await startRun(page, EXAMPLE_2);
+  await expect(undo).toHaveAttribute('aria-disabled', 'true');
+  await expect(undo).toHaveAttribute('title', 'Undo and redo are available when the run has finished');
+  await waitForSummary(page, 90_000);
+  const after = Number(await canvas.getAttribute('data-node-count'));
+  expect(after, 'the run added components').toBeGreaterThan(2);
+  await expect(undo).toHaveAttribute('title', "Undo the run's changes to the canvas (Ctrl+Z)");
+  await page.screenshot({ path: test.info().outputPath('canvas-after-run.png') });
+
+  // One undo takes back everything the run changed, however many merges it made.
+  await undo.click();
+  await expect(canvas).toHaveAttribute('data-node-count', '2');
+  await expect.poll(async () => (await storedCanvas(page, projectId)).nodes.length).toBe(2);
+  await expect(auth).toHaveAttribute('transform', `translate(${mx} ${my})`);
+  await page.screenshot({ path: test.info().outputPath('canvas-undone.png') });
+
+  // Redo brings it all back; Ctrl+Z on the canvas undoes it again.
+  await redo.click();
+  await expect(canvas).toHaveAttribute('data-node-count', String(after));
+  await expect(svg.locator('.cnode--lb')).not.toHaveCount(0);
+  await expect(undo).toHaveAttribute('aria-disabled', 'false');
+  await svg.focus();
+  await page.keyboard.press('Control+z');
+  await expect(canvas).toHaveAttribute('data-node-count', '2');
+  await expect(svg.locator('.cnode--lb')).toHaveCount(0);
+
+  // The undo is stored: a reload shows the canvas as it was before the run.
+  await page.reload();
+  await expect(page.getByTestId('workspace')).toHaveAttribute('data-hydrated', 'true');
+  await expect(canvas).toHaveAttribute('data-node-count', '2');
+  await expect(auth).toHaveAttribute('transform', `translate(${mx} ${my})`);
+  await expect(undo).toHaveAttribute('aria-disabled', 'false');
+});
