@@ -61,6 +61,14 @@ test('Example 1: build an e-commerce platform from an empty canvas', async ({ pa
 
   await expectNoMissingEvents(page, await currentRunId(page));
 
+  // The frontend task reports its code generation in three iterations (design: 8, 12, 18 files).
+  await task(page, 'task_7').locator('.task-row__main').click();
+  const iterations = page.getByTestId('task-details').locator('.ptask__iterations tbody tr');
+  await expect(iterations).toHaveCount(3);
+  await expect(iterations.nth(0)).toContainText('basic structure');
+  await expect(iterations.nth(2)).toContainText('styling optimization');
+  await expect(iterations.locator('td:nth-child(4)')).toHaveText(['8', '12', '18']);
+
   // Files: the tree lists them, the viewer highlights one, downloads are links.
   await page.getByTestId('tab-files').click();
   await expect(page.getByTestId('download-zip')).toHaveAttribute('href', /\/archive\.zip$/);

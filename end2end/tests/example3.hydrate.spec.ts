@@ -68,6 +68,12 @@ test('Example 3: edit task_2 while it runs', async ({ page }) => {
   await expect(page.getByTestId('toast').filter({ hasText: 'Edited Database Schema Design' })).toBeVisible();
   const log = page.getByTestId('activity-log');
   await expect(log).toContainText('Edited Database Schema Design: regenerating');
+  // The edited task says so: in its details and on its card in the graph.
+  await task(page, 'task_2').locator('.task-row__main').click();
+  await expect(page.getByTestId('task-details')).toContainText('×1 (at most 3)');
+  await page.getByTestId('center-graph').click();
+  await expect(page.getByTestId('plan-dag').locator('[data-task-id="task_2"]')).toContainText('modified ×1');
+  await page.getByTestId('center-canvas').click();
 
   await waitForSummary(page, 200_000);
   await expect(page.getByTestId('summary-tasks')).toHaveText('8 of 8 completed');
