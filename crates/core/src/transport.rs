@@ -115,6 +115,39 @@ pub enum Verdict {
     Stale,
 }
 
+/// What a WebSocket text frame from the server is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsFrame {
+    /// The socket is authenticated and usable (`connected` with `authenticated: true`, or
+    /// `authenticated` after a first-message token).
+    Ready,
+    /// A run event (it has a `seq`), whatever its `type`: the contract has an event type
+    /// `error` (e.g. an LLM warning) that must not be mistaken for a control frame.
+    Event,
+    /// A control frame that needs nothing (`pong`, a protocol `error`, an unauthenticated
+    /// `connected`) or something unknown.
+    Other,
+}
+
+/// Classifies a WebSocket text frame already parsed as JSON.
+pub fn classify_ws_frame(frame: &serde_json::Value) -> WsFrame {
+    if frame.get("seq").is_some() {
+        return WsFrame::Event;
+    }
+    match frame.get("type").and_then(serde_json::Value::as_str) {
+        Some("connected")
+            if frame
+                .get("authenticated")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true) =>
+        {
+            WsFrame::Ready
+        }
+        Some("authenticated") => WsFrame::Ready,
+        _ => WsFrame::Other,
+    }
+}
+
 /// The wait before retry number `attempt` (0-based): `random × min(cap, base × 2^attempt)`.
 pub fn backoff_delay(config: &Config, attempt: u32, random: f64) -> Millis {
     let ceiling = config
@@ -553,6 +586,28 @@ mod tests {
                 _ => None,
             })
             .unwrap_or((0, Kind::WebSocket))
+    }
+
+    #[test]
+    fn a_run_event_of_type_error_is_an_event_and_control_frames_are_not() {
+        use serde_json::json;
+        let event = json!({"seq": 3, "runId": "r1", "type": "error", "ts": "t",
+            "data": {"code": "auth_failed", "fatal": false, "message": "m"}});
+        assert_eq!(classify_ws_frame(&event), WsFrame::Event);
+        let progress = json!({"seq": 4, "runId": "r1", "type": "taskProgress", "data": {}});
+        assert_eq!(classify_ws_frame(&progress), WsFrame::Event);
+        let protocol_error = json!({"type": "error", "code": "bad_message", "message": "m"});
+        assert_eq!(classify_ws_frame(&protocol_error), WsFrame::Other);
+        assert_eq!(classify_ws_frame(&json!({"type": "pong"})), WsFrame::Other);
+        let ready = json!({"type": "connected", "authenticated": true, "clientId": "c"});
+        assert_eq!(classify_ws_frame(&ready), WsFrame::Ready);
+        let waiting = json!({"type": "connected", "authenticated": false});
+        assert_eq!(classify_ws_frame(&waiting), WsFrame::Other);
+        assert_eq!(
+            classify_ws_frame(&json!({"type": "authenticated"})),
+            WsFrame::Ready
+        );
+        assert_eq!(classify_ws_frame(&json!([1, 2])), WsFrame::Other);
     }
 
     #[test]

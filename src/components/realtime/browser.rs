@@ -12,7 +12,9 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
-use youmeyou_core::transport::{Command, ConnectionState, Kind, Manager, Target, Verdict};
+use youmeyou_core::transport::{
+    classify_ws_frame, Command, ConnectionState, Kind, Manager, Target, Verdict, WsFrame,
+};
 
 pub(super) type Shared = Rc<RefCell<Driver>>;
 type WeakShared = Weak<RefCell<Driver>>;
@@ -421,14 +423,10 @@ fn on_ws_text(weak: &WeakShared, id: u64, text: &str) {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
         return;
     };
-    match v.get("type").and_then(|t| t.as_str()) {
-        Some("connected") if v.get("authenticated").and_then(|a| a.as_bool()) == Some(true) => {
-            ws_opened(weak, id)
-        }
-        Some("authenticated") => ws_opened(weak, id),
-        Some("pong") | Some("error") => {}
-        _ if v.get("seq").is_some() => on_event_value(weak, id, v),
-        _ => {}
+    match classify_ws_frame(&v) {
+        WsFrame::Ready => ws_opened(weak, id),
+        WsFrame::Event => on_event_value(weak, id, v),
+        WsFrame::Other => {}
     }
 }
 
