@@ -126,15 +126,19 @@ fn details(id: String, p: PlanState, on_open_file: Option<Callback<String>>) -> 
             .into_any()
     };
     let error = move || {
-        task.with(|t| t.as_ref().and_then(|t| t.error.clone()))
-            .map(|e| {
-                view! {
-                    <div class="ptask__error">
-                        <strong>"Failed: "</strong>
-                        {e}
-                    </div>
-                }
-            })
+        task.with(|t| {
+            t.as_ref()
+                .and_then(|t| Some((t.error.clone()?, t.suggestion.clone())))
+        })
+        .map(|(e, next)| {
+            view! {
+                <div class="ptask__error">
+                    <strong>"Failed: "</strong>
+                    {e}
+                    {next.map(|n| view! { <p class="ptask__next">{n}</p> })}
+                </div>
+            }
+        })
     };
     let messages = Memo::new(move |_| {
         task.with(|t| {

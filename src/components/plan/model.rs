@@ -59,6 +59,9 @@ pub struct TaskView {
     /// Why it failed (`taskFailed`).
     #[serde(default)]
     pub error: Option<String>,
+    /// What to do about it (`taskFailed.suggestedAction`).
+    #[serde(default)]
+    pub suggestion: Option<String>,
     #[serde(default)]
     pub modification_count: u32,
     #[serde(default)]
@@ -88,6 +91,7 @@ impl Default for TaskView {
             started_at_ms: None,
             finished_at_ms: None,
             error: None,
+            suggestion: None,
             modification_count: 0,
             iterations: Vec::new(),
             files: Vec::new(),

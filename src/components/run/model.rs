@@ -137,6 +137,8 @@ pub struct TaskState {
     pub iteration: Option<u32>,
     pub result: Option<String>,
     pub error: Option<String>,
+    /// What to do about the failure (`taskFailed.suggestedAction`).
+    pub suggestion: Option<String>,
     /// Files this task generated (paths).
     pub files: Vec<String>,
     /// Iterations of an iterating agent (`iterationStarted`/`iterationProgress`).
@@ -400,6 +402,7 @@ pub fn task_from_json(v: &Value) -> Option<TaskState> {
         iteration: None,
         result: string_of(v, "result"),
         error: string_of(v, "error"),
+        suggestion: None,
         files: strings_of(v, "files"),
         iterations: Vec::new(),
         messages: Vec::new(),
@@ -816,12 +819,17 @@ impl RunView {
                     task.status = TaskPhase::Failed;
                     task.finished_at = Some(ts);
                     task.error = Some(error.clone());
+                    task.suggestion = string_of(d, "suggestedAction");
                 }
-                let name = task_id
-                    .as_deref()
-                    .map(|id| self.task_name(id))
-                    .unwrap_or_else(|| "A task".into());
-                self.notify(ev.seq, LogTone::Error, format!("{name} failed: {error}"));
+                // One toast for the failure itself, not one more for each dependent that
+                // could not run because of it (the log and the rows still say so).
+                if string_of(d, "code").as_deref() != Some("dependency_failed") {
+                    let name = task_id
+                        .as_deref()
+                        .map(|id| self.task_name(id))
+                        .unwrap_or_else(|| "A task".into());
+                    self.notify(ev.seq, LogTone::Error, format!("{name} failed: {error}"));
+                }
             }
             "canvasUpdated" => {
                 if let Some(canvas) = d
@@ -1201,14 +1209,28 @@ mod tests {
         view.apply(&ev(
             5,
             "taskFailed",
-            json!({"taskId": "task_2", "error": "boom"}),
+            json!({"taskId": "task_2", "error": "boom", "suggestedAction": "Check the key."}),
+        ));
+        let failed = view.task("task_2");
+        assert_eq!(failed.map(|t| t.status), Some(TaskPhase::Failed));
+        assert_eq!(failed.and_then(|t| t.error.as_deref()), Some("boom"));
+        assert_eq!(
+            failed.and_then(|t| t.suggestion.as_deref()),
+            Some("Check the key.")
+        );
+        // A dependent that could not run is failed too, without a toast of its own.
+        view.apply(&ev(
+            6,
+            "taskFailed",
+            json!({"taskId": "task_7", "code": "dependency_failed",
+                "error": "not run: the task it depends on, \"task_2\", failed"}),
         ));
         assert_eq!(
-            view.task("task_2").map(|t| t.status),
+            view.task("task_7").map(|t| t.status),
             Some(TaskPhase::Failed)
         );
         view.apply(&ev(
-            6,
+            7,
             "error",
             json!({"code": "llm_down", "message": "The model is unreachable.", "fatal": true}),
         ));

@@ -41,6 +41,7 @@ pub fn task_view(t: &TaskState) -> TaskView {
         started_at_ms: t.started_at.as_deref().and_then(parse_iso_ms),
         finished_at_ms: t.finished_at.as_deref().and_then(parse_iso_ms),
         error: t.error.clone(),
+        suggestion: t.suggestion.clone(),
         modification_count: t.modification_count,
         iterations: t
             .iterations
