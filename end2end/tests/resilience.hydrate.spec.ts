@@ -84,3 +84,29 @@ test('with WebSockets blocked the page falls back to Server-Sent Events', async 
   await waitForSummary(page);
   await expectNoMissingEvents(page, await currentRunId(page));
 });
+
+test('with WebSockets and Server-Sent Events both blocked the page polls', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.routeWebSocket(/\/api\/ws\//, (ws) => {
+    ws.close({ code: 1011, reason: 'blocked by the test' });
+  });
+  // The SSE stream (`/events/{run}`) fails like a proxy that refuses streaming responses; the
+  // REST history (`/api/runs/{run}/events`) that polling reads stays open.
+  let sseRefused = 0;
+  await page.route(/^https?:\/\/[^/]+\/events\//, (route) => {
+    sseRefused += 1;
+    return route.fulfill({ status: 502, body: 'streaming refused by the test' });
+  });
+  await signUpViaApi(page, 'nostream');
+  const projectId = await createProject(page, 'Polling only');
+  await openWorkspace(page, projectId);
+  await startRun(page, EXAMPLE_1);
+  const conn = page.getByTestId('conn-state');
+  await expect(conn).toHaveAttribute('data-state', 'polling', { timeout: 90_000 });
+  await expect(conn).toHaveText('Live (polling)');
+  expect(sseRefused, 'SSE was tried before polling').toBeGreaterThan(0);
+  await page.screenshot({ path: test.info().outputPath('fallback-polling.png') });
+  await waitForSummary(page);
+  await expect(page.getByTestId('summary-tasks')).toHaveText('8 of 8 completed');
+  await expectNoMissingEvents(page, await currentRunId(page));
+});
