@@ -447,16 +447,21 @@ fn ws_opened(weak: &WeakShared, id: u64) {
     });
 }
 
+/// An SSE message (SSE sends events only).
 fn on_event_text(weak: &WeakShared, id: u64, text: &str) {
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-        on_event_value(weak, id, v);
+    if let Some(envelope) = Envelope::parse(text) {
+        on_envelope(weak, id, envelope);
     }
 }
 
+/// An event already parsed as JSON (WebSocket, polling).
 fn on_event_value(weak: &WeakShared, id: u64, v: serde_json::Value) {
-    let Ok(envelope) = serde_json::from_value::<Envelope>(v) else {
-        return;
-    };
+    if let Ok(envelope) = serde_json::from_value::<Envelope>(v) {
+        on_envelope(weak, id, envelope);
+    }
+}
+
+fn on_envelope(weak: &WeakShared, id: u64, envelope: Envelope) {
     step_with(weak, |d, out| {
         let snapshot = envelope.kind == "snapshot";
         let (verdict, commands) =
