@@ -3,9 +3,7 @@
 // is one step, and an undo is stored (a reload keeps it); components a run adds arrive
 // highlighted; the background pans, the wheel and a two-finger pinch zoom.
 import { test, expect, type Page } from '@playwright/test';
-import {
-  EXAMPLE_2, createProject, openWorkspace, seedBasicAuthCanvas, signUpViaApi, startRun, waitForSummary,
-} from './helpers';
+import { EXAMPLE_2, openNewWorkspace, startRun, waitForSummary } from './helpers';
 
 type Stored = { nodes: { id: string; type: string; position?: { x: number; y: number } }[]; version: number };
 
@@ -22,10 +20,7 @@ async function storedPosition(page: Page, projectId: string, id: string): Promis
 
 test('drag, select, zoom, and undo/redo a move and a whole run', async ({ page }) => {
   test.setTimeout(120_000);
-  await signUpViaApi(page, 'canvas');
-  const projectId = await createProject(page, 'Canvas at work');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  const projectId = await openNewWorkspace(page, 'canvas', 'Canvas at work', 'basic-auth');
 
   const canvas = page.getByTestId('architecture-canvas');
   const svg = canvas.locator('.acanvas__svg');
@@ -155,10 +150,7 @@ async function viewport(page: Page): Promise<{ x: number; y: number; k: number }
 }
 
 test('pan by dragging the background, zoom with the wheel and with a two-finger pinch', async ({ page }) => {
-  await signUpViaApi(page, 'gestures');
-  const projectId = await createProject(page, 'Gestures');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'gestures', 'Gestures', 'basic-auth');
   const canvas = page.getByTestId('architecture-canvas');
   const svg = canvas.locator('.acanvas__svg');
   await expect(canvas).toHaveAttribute('data-hydrated', 'true');

@@ -3,15 +3,12 @@
 // prompt bar is disabled (and says why) while the run goes on, and the summary reports it.
 import { test, expect } from '@playwright/test';
 import {
-  EXAMPLE_1, createProject, currentRunId, expectNoMissingEvents, nodesOfType, openWorkspace,
-  signUpViaApi, startRun, task, waitForSummary,
+  EXAMPLE_1, currentRunId, expectNoMissingEvents, nodesOfType, openNewWorkspace, startRun, task, waitForSummary,
 } from './helpers';
 
 test('Example 1: build an e-commerce platform from an empty canvas', async ({ page }) => {
   test.setTimeout(180_000);
-  await signUpViaApi(page, 'ex1');
-  const projectId = await createProject(page, 'E-commerce');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'ex1', 'E-commerce');
   await expect(page.getByTestId('canvas-empty')).toContainText('No components yet.');
 
   await startRun(page, EXAMPLE_1);

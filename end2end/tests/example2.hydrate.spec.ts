@@ -3,16 +3,12 @@
 // replicas and monitoring appear on the canvas, and the summary says ≈5500 RPS.
 import { test, expect } from '@playwright/test';
 import {
-  EXAMPLE_2, createProject, currentRunId, expectNoMissingEvents, nodesOfType, openWorkspace,
-  seedBasicAuthCanvas, signUpViaApi, startRun, waitForSummary,
+  EXAMPLE_2, currentRunId, expectNoMissingEvents, nodesOfType, openNewWorkspace, startRun, waitForSummary,
 } from './helpers';
 
 test('Example 2: scale the auth service to 5000 RPS', async ({ page }) => {
   test.setTimeout(120_000);
-  await signUpViaApi(page, 'ex2');
-  const projectId = await createProject(page, 'Auth at scale');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'ex2', 'Auth at scale', 'basic-auth');
 
   const canvas = page.getByTestId('canvas');
   await expect(canvas.locator('[data-node-id="auth-service"]').first()).toBeVisible();

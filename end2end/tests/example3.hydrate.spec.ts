@@ -4,15 +4,11 @@
 // Also: the modal is keyboard accessible (focus inside, Esc closes, focus returns) and
 // Cancel changes nothing.
 import { test, expect } from '@playwright/test';
-import {
-  EXAMPLE_1, RECOMMENDATIONS, createProject, openWorkspace, signUpViaApi, startRun, task, waitForSummary,
-} from './helpers';
+import { EXAMPLE_1, RECOMMENDATIONS, openNewWorkspace, startRun, task, waitForSummary } from './helpers';
 
 test('Example 3: edit task_2 while it runs', async ({ page }) => {
   test.setTimeout(240_000);
-  await signUpViaApi(page, 'ex3');
-  const projectId = await createProject(page, 'Shop with recommendations');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'ex3', 'Shop with recommendations');
   await startRun(page, EXAMPLE_1);
 
   // Wait for the database schema task to start (after the architecture).
@@ -88,9 +84,7 @@ test('Example 3: edit task_2 while it runs', async ({ page }) => {
 
 test('edits refused by the rules are explained in plain words', async ({ page }) => {
   test.setTimeout(150_000);
-  await signUpViaApi(page, 'ex3-rules');
-  const projectId = await createProject(page, 'Rules');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'ex3-rules', 'Rules');
   await startRun(page, EXAMPLE_1);
   await expect(task(page, 'task_3')).toHaveAttribute('data-status', 'pending', { timeout: 30_000 });
 

@@ -82,6 +82,23 @@ export async function openWorkspace(page: Page, projectId: string): Promise<void
   await expect(page.getByTestId('workspace')).toHaveAttribute('data-hydrated', 'true');
 }
 
+/**
+ * A fresh account with one new project, its workspace open and hydrated; `seed: 'basic-auth'`
+ * starts from Example 2's canvas. Returns the project's id.
+ */
+export async function openNewWorkspace(
+  page: Page,
+  tag: string,
+  name: string,
+  seed: 'empty' | 'basic-auth' = 'empty',
+): Promise<string> {
+  await signUpViaApi(page, tag);
+  const projectId = await createProject(page, name);
+  if (seed === 'basic-auth') await seedBasicAuthCanvas(page, projectId);
+  await openWorkspace(page, projectId);
+  return projectId;
+}
+
 /** Types a request into the prompt bar and sends it with Enter. */
 export async function startRun(page: Page, prompt: string): Promise<void> {
   const input = page.getByTestId('prompt-input');

@@ -2,7 +2,7 @@
 // from start to summary), and the workspace is usable at 1280×720, on a tablet, and in the
 // dark theme (no horizontal overflow; every panel on screen). Screenshots for review.
 import { test, expect, type Page } from '@playwright/test';
-import { EXAMPLE_2, createProject, openWorkspace, seedBasicAuthCanvas, signUpViaApi, startRun, waitForSummary } from './helpers';
+import { EXAMPLE_2, openNewWorkspace, startRun, waitForSummary } from './helpers';
 
 async function observeLayoutShift(page: Page): Promise<void> {
   await page.evaluate(() => {
@@ -19,10 +19,7 @@ async function observeLayoutShift(page: Page): Promise<void> {
 test('streaming a run shifts no layout', async ({ page }) => {
   test.setTimeout(120_000);
   await page.setViewportSize({ width: 1280, height: 720 });
-  await signUpViaApi(page, 'cls');
-  const projectId = await createProject(page, 'Layout');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'cls', 'Layout', 'basic-auth');
   await observeLayoutShift(page);
   await startRun(page, EXAMPLE_2);
   await waitForSummary(page, 90_000);
@@ -42,10 +39,7 @@ for (const { name, width, height, scheme } of [
     test.setTimeout(90_000);
     await page.setViewportSize({ width, height });
     await page.emulateMedia({ colorScheme: scheme });
-    await signUpViaApi(page, name);
-    const projectId = await createProject(page, `Screen ${name}`);
-    await seedBasicAuthCanvas(page, projectId);
-    await openWorkspace(page, projectId);
+    await openNewWorkspace(page, name, `Screen ${name}`, 'basic-auth');
     await startRun(page, EXAMPLE_2);
     await waitForSummary(page, 90_000);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -3,20 +3,14 @@
 // agent, progress messages, the files it produced) leading to the file viewer, whose Copy
 // button puts the file on the clipboard.
 import { test, expect } from '@playwright/test';
-import {
-  EXAMPLE_2, createProject, currentRunId, openWorkspace, seedBasicAuthCanvas, signUpViaApi, startRun, task,
-  waitForSummary,
-} from './helpers';
+import { EXAMPLE_2, currentRunId, openNewWorkspace, startRun, task, waitForSummary } from './helpers';
 
 type PlanTask = { id: string; name: string; agent: string; prompt: string; dependencies: string[]; files: string[] };
 
 test('plan list, timeline, graph and task details; copy a generated file', async ({ page, context }) => {
   test.setTimeout(120_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  await signUpViaApi(page, 'plan');
-  const projectId = await createProject(page, 'Plan views');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'plan', 'Plan views', 'basic-auth');
   await startRun(page, EXAMPLE_2);
 
   // Live: a running task's row shows the progress its agent reports.

@@ -2,10 +2,7 @@
 // activity panel shows the run's queue position with an estimated wait, and the run starts by
 // itself when a slot frees.
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
-import {
-  EXAMPLE_1, EXAMPLE_2, PASSWORD, createProject, freshEmail, openWorkspace, seedBasicAuthCanvas, signUpViaApi,
-  startRun, waitForSummary,
-} from './helpers';
+import { EXAMPLE_1, EXAMPLE_2, PASSWORD, freshEmail, openNewWorkspace, startRun, waitForSummary } from './helpers';
 
 const SLOTS = 4;
 
@@ -54,10 +51,7 @@ async function queuedRun(
       .not.toBe('queued');
   }
 
-  await signUpViaApi(page, 'queued');
-  const projectId = await createProject(page, 'Waiting in line');
-  await seedBasicAuthCanvas(page, projectId);
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'queued', 'Waiting in line', 'basic-auth');
   await startRun(page, EXAMPLE_2);
 
   const queue = page.getByTestId('queue-position');

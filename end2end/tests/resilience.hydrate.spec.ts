@@ -3,15 +3,12 @@
 // blocked WebSocket falls back to Server-Sent Events.
 import { test, expect } from '@playwright/test';
 import {
-  EXAMPLE_1, createProject, currentRunId, expectNoMissingEvents, loggedSeqs, openWorkspace,
-  signUpViaApi, startRun, task, waitForSummary,
+  EXAMPLE_1, currentRunId, expectNoMissingEvents, loggedSeqs, openNewWorkspace, startRun, task, waitForSummary,
 } from './helpers';
 
 test('a reload mid-run restores the run and continues live', async ({ page }) => {
   test.setTimeout(180_000);
-  await signUpViaApi(page, 'reload');
-  const projectId = await createProject(page, 'Reload');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'reload', 'Reload');
   await startRun(page, EXAMPLE_1);
   await expect(task(page, 'task_1')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
   await expect(page.getByTestId('workspace')).toHaveAttribute('data-run-status', 'running');
@@ -42,9 +39,7 @@ test('a reload mid-run restores the run and continues live', async ({ page }) =>
 
 test('offline and online again mid-run: no event is missing', async ({ page, context }) => {
   test.setTimeout(180_000);
-  await signUpViaApi(page, 'offline');
-  const projectId = await createProject(page, 'Offline');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'offline', 'Offline');
   await startRun(page, EXAMPLE_1);
   await expect(page.getByTestId('conn-state')).toHaveAttribute('data-state', 'live');
   await expect(page.getByTestId('activity-log')).toContainText('Started Architecture Design');
@@ -74,9 +69,7 @@ test('with WebSockets blocked the page falls back to Server-Sent Events', async 
   await page.routeWebSocket(/\/api\/ws\//, (ws) => {
     ws.close({ code: 1011, reason: 'blocked by the test' });
   });
-  await signUpViaApi(page, 'nows');
-  const projectId = await createProject(page, 'No WebSockets');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'nows', 'No WebSockets');
   await startRun(page, EXAMPLE_1);
   await expect(page.getByTestId('conn-state')).toHaveAttribute('data-state', 'sse', { timeout: 45_000 });
   await expect(page.getByTestId('conn-state')).toHaveText('Live (SSE)');
@@ -97,9 +90,7 @@ test('with WebSockets and Server-Sent Events both blocked the page polls', async
     sseRefused += 1;
     return route.fulfill({ status: 502, body: 'streaming refused by the test' });
   });
-  await signUpViaApi(page, 'nostream');
-  const projectId = await createProject(page, 'Polling only');
-  await openWorkspace(page, projectId);
+  await openNewWorkspace(page, 'nostream', 'Polling only');
   await startRun(page, EXAMPLE_1);
   const conn = page.getByTestId('conn-state');
   await expect(conn).toHaveAttribute('data-state', 'polling', { timeout: 90_000 });
