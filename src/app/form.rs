@@ -4,7 +4,7 @@
 //!
 //! One non-generic component serves every form. leptos' `ActionForm` is generic over the
 //! server function and decodes the form into its arguments in the browser: six copies of it
-//! and a query-string decoder cost ~10 KB of the brotli'd WASM bundle (BENCHMARKS.md).
+//! and a query-string decoder cost ~22 KB of the brotli'd WASM bundle (BENCHMARKS.md).
 
 use super::data::FormOutcome;
 use leptos::prelude::*;
