@@ -5,8 +5,7 @@
 
 use super::{canvas_summary, context_summary, shorten, LlmRuntime, RunLedger};
 use crate::server::orchestrator::planning::{
-    builtin_plan, BuiltinPlanner, LlmPlanning, PlanChoice, PlanWarning, Planner, PlannerError,
-    RunScope,
+    BuiltinPlanner, LlmPlanning, PlanChoice, PlanWarning, Planner, PlannerError, RunScope,
 };
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -94,7 +93,9 @@ impl LlmPlanner {
     ) -> Result<PlanChoice, PlannerError> {
         let mut warnings: Vec<PlanWarning> = ledger.take_intent_warning().into_iter().collect();
         if intent.complexity < threshold {
-            let choice = builtin_plan(intent, context, prompt, threshold);
+            let choice = BuiltinPlanner
+                .plan(intent, context, prompt, threshold)
+                .await?;
             return Ok(self.priced(ledger, choice, warnings));
         }
         let limit = ledger.max_plan_tasks;

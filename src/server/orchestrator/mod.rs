@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod builtin;
+pub mod cpu;
 pub mod editing;
 pub mod emitter;
 pub mod pipeline;

@@ -123,7 +123,20 @@ pub async fn drive(
                     }),
                 )
                 .await?;
-            let context = orch.planner.context(&canvas, &intent);
+            let context = match orch.planner.context(&canvas, &intent).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return fail_run(
+                        &orch,
+                        &emitter,
+                        run_id,
+                        &e.code,
+                        &e.message,
+                        "Start the run again; if it fails the same way, report it.",
+                    )
+                    .await;
+                }
+            };
             let mut data = serde_json::to_value(&context)?;
             if let Value::Object(map) = &mut data {
                 map.insert("isEmpty".into(), json!(context.is_empty));

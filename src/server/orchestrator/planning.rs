@@ -2,6 +2,7 @@
 //! an LLM when one is configured. Routing is decided here: below the complexity threshold the
 //! static path (templates, no LLM call); above it the dynamic path.
 
+use super::cpu;
 use async_trait::async_trait;
 use youmeyou_core::engine::context::{extract_context, CanvasContext};
 use youmeyou_core::engine::{intent, planner};
@@ -57,8 +58,16 @@ pub struct PlannerError {
 pub trait Planner: Send + Sync + 'static {
     async fn analyse(&self, prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, PlannerError>;
 
-    fn context(&self, canvas: &Canvas, intent: &IntentAnalysis) -> CanvasContext {
-        extract_context(canvas, intent)
+    /// The canvas context of `intent`, computed in the planning pool (`cpu`).
+    async fn context(
+        &self,
+        canvas: &Canvas,
+        intent: &IntentAnalysis,
+    ) -> Result<CanvasContext, PlannerError> {
+        let (canvas, intent) = (canvas.clone(), intent.clone());
+        cpu::run(move || extract_context(&canvas, &intent))
+            .await
+            .map_err(stopped)
     }
 
     async fn plan(
@@ -99,10 +108,14 @@ pub struct BuiltinPlanner;
 #[async_trait]
 impl Planner for BuiltinPlanner {
     async fn analyse(&self, prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, PlannerError> {
-        intent::analyse_intent(prompt, canvas).map_err(|e| PlannerError {
-            code: e.code().to_string(),
-            message: e.to_string(),
-        })
+        let (prompt, canvas) = (prompt.to_string(), canvas.clone());
+        cpu::run(move || intent::analyse_intent(&prompt, &canvas))
+            .await
+            .map_err(stopped)?
+            .map_err(|e| PlannerError {
+                code: e.code().to_string(),
+                message: e.to_string(),
+            })
     }
 
     async fn plan(
@@ -112,7 +125,18 @@ impl Planner for BuiltinPlanner {
         prompt: &str,
         complexity_threshold: f64,
     ) -> Result<PlanChoice, PlannerError> {
-        Ok(builtin_plan(intent, context, prompt, complexity_threshold))
+        let (intent, context, prompt) = (intent.clone(), context.clone(), prompt.to_string());
+        cpu::run(move || builtin_plan(&intent, &context, &prompt, complexity_threshold))
+            .await
+            .map_err(stopped)
+    }
+}
+
+/// A planning job that died (a panic, logged by `cpu`) as the run's error.
+fn stopped(e: cpu::CpuError) -> PlannerError {
+    PlannerError {
+        code: "internal_error".to_string(),
+        message: format!("{e}. This is a bug; please try again or report it."),
     }
 }
 

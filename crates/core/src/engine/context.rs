@@ -71,6 +71,10 @@ pub struct CurrentConfig {
 
 /// Summarises `canvas` for `intent`.
 pub fn extract_context(canvas: &Canvas, intent: &IntentAnalysis) -> CanvasContext {
+    crate::engine::mentions::analysis(|| context_of(canvas, intent))
+}
+
+fn context_of(canvas: &Canvas, intent: &IntentAnalysis) -> CanvasContext {
     let is_empty = canvas.nodes.is_empty();
     let components = canvas
         .nodes

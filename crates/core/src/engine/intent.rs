@@ -301,7 +301,7 @@ pub(crate) fn read<'a>(prompt: &str, canvas: &'a Canvas) -> Reading<'a> {
     }
     let replacement = replacement(&tokens, &tech_hits)
         .or_else(|| implied_replacement(&tokens, &technologies, canvas));
-    let canvas_node = named_node(&tokens, canvas);
+    let canvas_node = crate::engine::named::named_node(&tokens, canvas);
     Reading {
         tokens,
         features,
@@ -320,6 +320,10 @@ pub(crate) fn read<'a>(prompt: &str, canvas: &'a Canvas) -> Reading<'a> {
 /// review words → EXPLAIN; a system noun or features on an empty canvas → BUILD; features on
 /// a non-empty canvas → ADD. Anything else is [`IntentError::NotUnderstood`].
 pub fn analyse_intent(prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, IntentError> {
+    mentions::analysis(|| analyse(prompt, canvas))
+}
+
+fn analyse(prompt: &str, canvas: &Canvas) -> Result<IntentAnalysis, IntentError> {
     let len = prompt.chars().count();
     if prompt.trim().is_empty() {
         return Err(IntentError::EmptyPrompt);
@@ -580,29 +584,6 @@ fn replacement(
         return Some((a.0, b.0));
     }
     None
-}
-
-/// A canvas node whose id or label is quoted in the prompt ("the auth service" → the node
-/// labelled "Auth Service"); the longest quote wins.
-fn named_node<'a>(tokens: &[Token], canvas: &'a Canvas) -> Option<&'a crate::model::Node> {
-    let norms: Vec<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
-    let mut best: Option<(usize, &crate::model::Node)> = None;
-    for node in &canvas.nodes {
-        for name in [&node.label, &node.id] {
-            let words: Vec<String> = mentions::tokens(name).into_iter().map(|t| t.norm).collect();
-            // A one-word generic label ("service", "database") would match everything.
-            if words.is_empty() || (words.len() == 1 && words[0].len() < 4) {
-                continue;
-            }
-            let found = norms
-                .windows(words.len())
-                .any(|w| w.iter().zip(&words).all(|(a, b)| a == b));
-            if found && best.is_none_or(|(len, _)| words.len() > len) {
-                best = Some((words.len(), node));
-            }
-        }
-    }
-    best.map(|(_, n)| n)
 }
 
 /// Target and components of a component-level intent (scale, fix, modify, explain).

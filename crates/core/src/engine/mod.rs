@@ -13,6 +13,7 @@ pub mod edit;
 pub mod intent;
 pub mod mentions;
 pub mod metrics;
+pub mod named;
 pub mod planner;
 pub mod progress;
 pub mod sanitize;
@@ -22,8 +23,9 @@ pub mod technology;
 pub mod templates;
 pub mod text;
 
-#[cfg(test)]
-mod fixtures;
+/// Example canvases and prompts of the product spec (tests, benchmarks).
+#[doc(hidden)]
+pub mod fixtures;
 #[cfg(test)]
 mod scenarios;
 

@@ -181,6 +181,60 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// The longest word [`edit_distance_within`] compares; longer ones are never within reach of
+/// a catalogue word (the longest is far shorter).
+pub const MAX_TYPO_WORD: usize = 40;
+
+/// [`edit_distance`] when it is at most `max`, else `None`; stops at the first row whose
+/// every cell exceeds `max`, so comparing a word with a far one costs a row or two. Works on
+/// the stack (words over [`MAX_TYPO_WORD`] characters are `None`): it runs for every unknown
+/// word of a prompt and a canvas against its catalogue candidates.
+pub fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
+    const N: usize = MAX_TYPO_WORD + 1;
+    let mut ac = ['\0'; N];
+    let mut bc = ['\0'; N];
+    let (mut la, mut lb) = (0, 0);
+    for c in a.chars() {
+        *ac.get_mut(la)? = c;
+        la += 1;
+    }
+    for c in b.chars() {
+        *bc.get_mut(lb)? = c;
+        lb += 1;
+    }
+    if la.abs_diff(lb) > max {
+        return None;
+    }
+    let (a, b) = (&ac[..la], &bc[..lb]);
+    // Three rows: two back (transpositions), one back, and the current one.
+    let mut before = [0usize; N + 1];
+    let mut prev = [0usize; N + 1];
+    let mut cur = [0usize; N + 1];
+    for (j, cell) in prev.iter_mut().enumerate().take(lb + 1) {
+        *cell = j;
+    }
+    for i in 1..=la {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=lb {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            cur[j] = best;
+            row_min = row_min.min(best);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[lb];
+    (d <= max).then_some(d)
+}
+
 /// How many edits a word of this length may contain and still be corrected. Short words are
 /// never corrected: "logic" must not become "login", "sale" must not become "scale".
 pub fn typo_budget(len: usize) -> usize {
@@ -334,6 +388,17 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_bounded_distance_agrees_with_the_full_one(
+            a in "[abc]{0,12}", b in "[abc]{0,12}", max in 0usize..4,
+        ) {
+            let d = edit_distance(&a, &b);
+            prop_assert_eq!(edit_distance_within(&a, &b, max), (d <= max).then_some(d));
+        }
+    }
 
     fn lowers(text: &str) -> Vec<String> {
         tokenize(text).into_iter().map(|t| t.lower).collect()
