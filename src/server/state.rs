@@ -102,8 +102,15 @@ impl AppState {
             store.clone(),
         ));
         let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::with_metrics(metrics.clone()));
+        // One redactor for the process: every secret it knows is scrubbed from each log line
+        // (telemetry's writer) and from every LLM error text stored or shown to users.
+        let redactor = crate::server::telemetry::redactor();
+        redactor.register_bytes(jwt_secret.expose());
+        for previous in &config.security.jwt_previous_secrets {
+            redactor.register_bytes(previous.expose());
+        }
         // A configured provider replaces the built-in planner and agents; overrides still win.
-        let llm = LlmRuntime::from_config(&config.llm, &config.limits, store.clone())?;
+        let llm = LlmRuntime::from_config(&config.llm, &config.limits, store.clone(), redactor)?;
         let planner: Arc<dyn Planner> = match (overrides.planner, &llm) {
             (Some(planner), _) => planner,
             (None, Some(runtime)) => Arc::new(LlmPlanner::new(runtime.clone())),

@@ -2,6 +2,7 @@
 //! request shape, the `message_start` … `message_stop` event sequence and usage assembled
 //! from `message_start` + `message_delta`. Retries and breakers are not here.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use crate::error::{self, LlmError, TimeoutPhase};
 use crate::provider::{
     Completion, CompletionRequest, EventSink, FinishReason, Provider, StreamEvent,
 };
+use crate::redact::Redactor;
 use crate::sse::{self, Exchange};
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -27,6 +29,8 @@ pub struct AnthropicProvider {
     client: reqwest::Client,
     endpoint: Url,
     api_key: Option<Secret>,
+    /// Scrubs the key (and whatever else the application registered) from every error.
+    redactor: Arc<Redactor>,
     models: Models,
     temperature: f32,
     max_tokens: u32,
@@ -35,7 +39,17 @@ pub struct AnthropicProvider {
 }
 
 impl AnthropicProvider {
+    /// A provider whose errors are scrubbed of the configured API key.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
+        Self::with_redactor(config, Arc::new(Redactor::new()))
+    }
+
+    /// A provider whose errors are scrubbed by `redactor`, the application's shared one; the
+    /// configured API key is registered with it.
+    pub fn with_redactor(config: &LlmConfig, redactor: Arc<Redactor>) -> Result<Self, LlmError> {
+        if let Some(key) = &config.api_key {
+            redactor.register(key.expose());
+        }
         // Accept both `https://api.anthropic.com` and `https://api.anthropic.com/v1`.
         let path = if config
             .base_url
@@ -51,6 +65,7 @@ impl AnthropicProvider {
             client: sse::build_client(config)?,
             endpoint: sse::join(&config.base_url, path)?,
             api_key: config.api_key.clone(),
+            redactor,
             models: config.models.clone(),
             temperature: config.temperature,
             max_tokens: config.max_tokens,
@@ -111,7 +126,7 @@ impl AnthropicProvider {
         let exchange = Exchange {
             idle_timeout: self.idle_timeout,
             model,
-            secret,
+            redactor: &self.redactor,
         };
         let mut events = sse::open(http, &exchange).await?;
 
@@ -128,7 +143,7 @@ impl AnthropicProvider {
             let value: Value = serde_json::from_str(data).map_err(|e| LlmError::Protocol {
                 message: format!(
                     "unreadable stream event ({e}): {}",
-                    error::truncate(data, 200)
+                    self.redactor.redact_truncated(data, 200)
                 ),
             })?;
             // The `event:` line and the payload's `type` always agree; the payload is
@@ -184,7 +199,7 @@ impl AnthropicProvider {
                     stopped = true;
                     break;
                 }
-                "error" => return Err(stream_error(&value, model, secret)),
+                "error" => return Err(stream_error(&value, model, &self.redactor)),
                 // ping, content_block_start/stop, and event types added later.
                 _ => {}
             }
@@ -221,7 +236,10 @@ impl Provider for AnthropicProvider {
             .await
             .map_err(|_| LlmError::Timeout {
                 phase: TimeoutPhase::Request,
-            })?
+            })
+            .and_then(|answer| answer)
+            // The choke point: whatever built an error's text, it leaves here scrubbed.
+            .map_err(|e| e.redacted(&self.redactor))
     }
 }
 
@@ -239,7 +257,7 @@ fn input_tokens(usage: &Value) -> u64 {
 
 /// Maps an `error` event (`{"type":"error","error":{"type":"overloaded_error",...}}`) to the
 /// status the same error would have had before the stream started.
-fn stream_error(event: &Value, model: &str, secret: Option<&str>) -> LlmError {
+fn stream_error(event: &Value, model: &str, redactor: &Redactor) -> LlmError {
     let status = match event.pointer("/error/type").and_then(Value::as_str) {
         Some("rate_limit_error") => 429,
         Some("authentication_error") => 401,
@@ -255,7 +273,7 @@ fn stream_error(event: &Value, model: &str, secret: Option<&str>) -> LlmError {
         &event.to_string(),
         None,
         model,
-        secret,
+        redactor,
         SystemTime::now(),
     )
 }
@@ -302,12 +320,15 @@ mod tests {
     fn stream_error_events_keep_their_classification() {
         let overloaded =
             json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}});
-        let err = stream_error(&overloaded, "m", None);
+        let err = stream_error(&overloaded, "m", &Redactor::new());
         assert_eq!(
             (err.code(), err.retryable()),
             ("provider_unavailable", true)
         );
         let auth = json!({"type":"error","error":{"type":"authentication_error","message":"bad"}});
-        assert_eq!(stream_error(&auth, "m", None).code(), "auth_failed");
+        assert_eq!(
+            stream_error(&auth, "m", &Redactor::new()).code(),
+            "auth_failed"
+        );
     }
 }

@@ -423,12 +423,15 @@ fn check_url(url: &Url) -> Result<(), ConfigError> {
     }
 }
 
-/// The URL for messages, with any user name and password removed.
+/// The URL for messages, with any user name and password removed, and the query and fragment
+/// too: they may carry a key (`?key=...`, as Gemini's native API takes it).
 fn without_credentials(url: &Url) -> String {
     let mut shown = url.clone();
     // Both only fail for URLs that cannot have credentials, which is fine.
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
     shown.to_string()
 }
 
@@ -592,6 +595,19 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("hunter2"), "{shown}");
+        let with_query = LlmConfig::from_env_map(&vars(&[
+            (env::PROVIDER, "openai"),
+            (
+                env::BASE_URL,
+                "https://example.com/v1?key=AIzaSecretValue#sig-xyz",
+            ),
+        ]));
+        let Err(error) = with_query else {
+            panic!("a query string is refused")
+        };
+        let shown = format!("{error:?} {error}");
+        assert!(!shown.contains("AIzaSecretValue"), "{shown}");
+        assert!(!shown.contains("sig-xyz"), "{shown}");
         let budget = LlmConfig::from_env_map(&vars(&[(env::BUDGET_USD, "-1")]));
         assert!(
             matches!(budget, Err(ConfigError::OutOfRange { var, .. }) if var == env::BUDGET_USD)

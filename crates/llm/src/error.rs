@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::config::ConfigError;
+use crate::redact::Redactor;
 
 /// Which wait ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,63 @@ impl LlmError {
         }
     }
 
+    /// The same error with every secret `redactor` knows scrubbed from its text. Providers
+    /// apply it to every error they return, whatever built the message.
+    pub fn redacted(self, redactor: &Redactor) -> Self {
+        let r = |text: String| redactor.redact(&text);
+        match self {
+            Self::RateLimited {
+                retry_after,
+                message,
+            } => Self::RateLimited {
+                retry_after,
+                message: r(message),
+            },
+            Self::Server { status, message } => Self::Server {
+                status,
+                message: r(message),
+            },
+            Self::Connection { message } => Self::Connection {
+                message: r(message),
+            },
+            Self::Truncated { message } => Self::Truncated {
+                message: r(message),
+            },
+            Self::InvalidOutput { reasons } => Self::InvalidOutput {
+                reasons: reasons.into_iter().map(r).collect(),
+            },
+            Self::Auth { status, message } => Self::Auth {
+                status,
+                message: r(message),
+            },
+            Self::ModelNotFound { model, message } => Self::ModelNotFound {
+                model: r(model),
+                message: r(message),
+            },
+            Self::ContextTooLong { message } => Self::ContextTooLong {
+                message: r(message),
+            },
+            Self::BadRequest { status, message } => Self::BadRequest {
+                status,
+                message: r(message),
+            },
+            Self::Protocol { message } => Self::Protocol {
+                message: r(message),
+            },
+            Self::CircuitOpen {
+                provider,
+                retry_after_secs,
+            } => Self::CircuitOpen {
+                provider: r(provider),
+                retry_after_secs,
+            },
+            other @ (Self::Timeout { .. }
+            | Self::BudgetExceeded { .. }
+            | Self::UserCircuitOpen { .. }
+            | Self::Config(_)) => other,
+        }
+    }
+
     /// The provider's requested minimum wait, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -198,17 +256,17 @@ impl LlmError {
 const MAX_MESSAGE_CHARS: usize = 500;
 
 /// Classifies a non-success HTTP response. `body` is the (possibly partial) response body,
-/// `retry_after` the raw `Retry-After` header. `secret`, when given, is scrubbed from the
-/// message, because some providers echo (part of) a wrong key back.
+/// `retry_after` the raw `Retry-After` header. Every secret `redactor` knows is scrubbed from
+/// the message before it is shortened, because some providers echo (part of) a wrong key back.
 pub fn from_status(
     status: u16,
     body: &str,
     retry_after: Option<&str>,
     model: &str,
-    secret: Option<&str>,
+    redactor: &Redactor,
     now: SystemTime,
 ) -> LlmError {
-    let message = scrub(&provider_message(body), secret);
+    let message = provider_message(body, redactor);
     let lower = body.to_ascii_lowercase();
     match status {
         429 => LlmError::RateLimited {
@@ -244,8 +302,9 @@ pub(crate) fn is_context_too_long(lower_body: &str) -> bool {
 }
 
 /// Pulls `error.message` (OpenAI, Anthropic) or `message` out of a JSON body; otherwise the
-/// body itself, shortened.
-pub(crate) fn provider_message(body: &str) -> String {
+/// body itself; scrubbed of every secret, then shortened (in that order: cutting first could
+/// split a key so that scrubbing misses it and its first characters stay visible).
+pub(crate) fn provider_message(body: &str, redactor: &Redactor) -> String {
     let from_json = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
@@ -258,21 +317,16 @@ pub(crate) fn provider_message(body: &str) -> String {
     if text.is_empty() {
         return "(no details)".to_owned();
     }
-    truncate(&text, MAX_MESSAGE_CHARS)
+    redactor.redact_truncated(&text, MAX_MESSAGE_CHARS)
 }
 
+/// `text` cut to `max_chars` characters, marked with `…` when cut. Only for text that holds
+/// no secret (the model's own answers); provider text goes through
+/// [`Redactor::redact_truncated`].
 pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
-    }
-}
-
-/// Replaces every occurrence of the secret with `***`.
-pub(crate) fn scrub(text: &str, secret: Option<&str>) -> String {
-    match secret {
-        Some(s) if !s.is_empty() => text.replace(s, "***"),
-        _ => text.to_owned(),
     }
 }
 
@@ -349,7 +403,7 @@ mod tests {
             ),
         ];
         for (status, body, code, retryable) in cases {
-            let err = from_status(*status, body, None, "m", None, now);
+            let err = from_status(*status, body, None, "m", &Redactor::new(), now);
             assert_eq!(err.code(), *code, "HTTP {status} {body}");
             assert_eq!(err.retryable(), *retryable, "HTTP {status} retryable");
             assert!(!err.suggested_action().is_empty());
@@ -364,19 +418,43 @@ mod tests {
             body,
             None,
             "m",
-            Some("sk-secret-123"),
+            &Redactor::with_secrets(["sk-secret-123"]),
             SystemTime::now(),
         );
         let shown = err.to_string();
         assert!(shown.contains("Incorrect API key provided: ***"), "{shown}");
         assert!(!shown.contains("sk-secret-123"));
         let long = "x".repeat(2000);
-        assert!(provider_message(&long).chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert!(provider_message(&long, &Redactor::new()).chars().count() <= MAX_MESSAGE_CHARS + 1);
+    }
+
+    /// Issue 21 item 6: a key straddling the 500-character cut must not leak its first
+    /// characters (the message used to be cut before the key was scrubbed).
+    #[test]
+    fn key_across_the_cut_does_not_leak_its_prefix() {
+        let key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+        for json in [false, true] {
+            // The key starts 15 characters before the cut.
+            let text = format!(
+                "{}{key} is not a valid key",
+                "x".repeat(MAX_MESSAGE_CHARS - 15)
+            );
+            let body = if json {
+                serde_json::json!({"error": {"message": text}}).to_string()
+            } else {
+                text
+            };
+            let redactor = Redactor::with_secrets([key]);
+            let shown =
+                from_status(401, &body, None, "m", &redactor, SystemTime::now()).to_string();
+            assert!(!shown.contains(&key[..6]), "json={json}: {shown}");
+            assert!(!shown.contains(&key[..15]), "json={json}: {shown}");
+        }
     }
 
     #[test]
     fn rate_limit_carries_retry_after() {
-        let err = from_status(429, "", Some("2"), "m", None, SystemTime::now());
+        let err = from_status(429, "", Some("2"), "m", &Redactor::new(), SystemTime::now());
         assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
         assert_eq!(err.retry_after_secs(), Some(2));
         assert_eq!(err.severity(), "soft");

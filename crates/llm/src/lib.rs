@@ -24,6 +24,7 @@ pub mod error;
 pub mod openai;
 pub mod prompts;
 pub mod provider;
+pub mod redact;
 pub mod retry;
 mod sse;
 pub mod structured;
@@ -46,6 +47,7 @@ pub use provider::{
     complete_quietly, Completion, CompletionRequest, EventSink, FinishReason, Message, Provider,
     Role, Speaker, StreamEvent,
 };
+pub use redact::Redactor;
 pub use retry::{ResilientProvider, RetryPolicy};
 pub use structured::{generate_validated, generate_validated_with, Validated};
 pub use throttle::{complete_with_progress, Progress, ProgressSink, Throttle};
@@ -53,11 +55,20 @@ pub use throttle::{complete_with_progress, Progress, ProgressSink, Throttle};
 /// The configured network provider wrapped in retries and its circuit breaker, ready to be
 /// shared by every run; `None` for the built-in engine, which the app supplies itself.
 pub fn build_provider(config: &LlmConfig) -> Result<Option<Arc<dyn Provider>>, LlmError> {
+    build_provider_with(config, Arc::new(Redactor::new()))
+}
+
+/// [`build_provider`] with the application's shared [`Redactor`]: the configured API key is
+/// registered with it, and every error the provider returns is scrubbed by it.
+pub fn build_provider_with(
+    config: &LlmConfig,
+    redactor: Arc<Redactor>,
+) -> Result<Option<Arc<dyn Provider>>, LlmError> {
     config.validate()?;
     let wire: Arc<dyn Provider> = match config.provider {
         ProviderKind::Builtin => return Ok(None),
-        ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(config)?),
-        ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(config)?),
+        ProviderKind::OpenAi => Arc::new(OpenAiProvider::with_redactor(config, redactor)?),
+        ProviderKind::Anthropic => Arc::new(AnthropicProvider::with_redactor(config, redactor)?),
     };
     Ok(Some(Arc::new(ResilientProvider::new(
         wire,

@@ -2,6 +2,7 @@
 //! which OpenAI, Ollama, vLLM, llama.cpp's server and Gemini's compatibility endpoint all
 //! speak. Retries and breakers are not here: wrap it in `ResilientProvider`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,12 +16,15 @@ use crate::error::{self, LlmError, TimeoutPhase};
 use crate::provider::{
     Completion, CompletionRequest, EventSink, FinishReason, Provider, StreamEvent,
 };
+use crate::redact::Redactor;
 use crate::sse::{self, Exchange};
 
 pub struct OpenAiProvider {
     client: reqwest::Client,
     endpoint: Url,
     api_key: Option<Secret>,
+    /// Scrubs the key (and whatever else the application registered) from every error.
+    redactor: Arc<Redactor>,
     models: Models,
     temperature: f32,
     max_tokens: u32,
@@ -29,11 +33,22 @@ pub struct OpenAiProvider {
 }
 
 impl OpenAiProvider {
+    /// A provider whose errors are scrubbed of the configured API key.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
+        Self::with_redactor(config, Arc::new(Redactor::new()))
+    }
+
+    /// A provider whose errors are scrubbed by `redactor`, the application's shared one; the
+    /// configured API key is registered with it.
+    pub fn with_redactor(config: &LlmConfig, redactor: Arc<Redactor>) -> Result<Self, LlmError> {
+        if let Some(key) = &config.api_key {
+            redactor.register(key.expose());
+        }
         Ok(Self {
             client: sse::build_client(config)?,
             endpoint: sse::join(&config.base_url, "chat/completions")?,
             api_key: config.api_key.clone(),
+            redactor,
             models: config.models.clone(),
             temperature: config.temperature,
             max_tokens: config.max_tokens,
@@ -93,7 +108,7 @@ impl OpenAiProvider {
         let exchange = Exchange {
             idle_timeout: self.idle_timeout,
             model,
-            secret,
+            redactor: &self.redactor,
         };
         let mut events = sse::open(http, &exchange).await?;
 
@@ -114,11 +129,11 @@ impl OpenAiProvider {
             let chunk: Chunk = serde_json::from_str(data).map_err(|e| LlmError::Protocol {
                 message: format!(
                     "unreadable stream chunk ({e}): {}",
-                    error::truncate(data, 200)
+                    self.redactor.redact_truncated(data, 200)
                 ),
             })?;
             if let Some(err) = chunk.error {
-                return Err(stream_error(&err, model, secret));
+                return Err(stream_error(&err, model, &self.redactor));
             }
             if answered_by.is_none() {
                 answered_by = chunk.model;
@@ -176,13 +191,16 @@ impl Provider for OpenAiProvider {
             .await
             .map_err(|_| LlmError::Timeout {
                 phase: TimeoutPhase::Request,
-            })?
+            })
+            .and_then(|answer| answer)
+            // The choke point: whatever built an error's text, it leaves here scrubbed.
+            .map_err(|e| e.redacted(&self.redactor))
     }
 }
 
 /// An `{"error": ...}` object inside the stream: the request had been accepted, so treat it
 /// as the server failing mid-answer unless it says otherwise.
-fn stream_error(err: &Value, model: &str, secret: Option<&str>) -> LlmError {
+fn stream_error(err: &Value, model: &str, redactor: &Redactor) -> LlmError {
     let body = json!({ "error": err }).to_string();
     let status = err
         .get("code")
@@ -195,7 +213,7 @@ fn stream_error(err: &Value, model: &str, secret: Option<&str>) -> LlmError {
         &body,
         None,
         model,
-        secret,
+        redactor,
         std::time::SystemTime::now(),
     )
 }

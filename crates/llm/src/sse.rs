@@ -13,6 +13,7 @@ use reqwest::Url;
 
 use crate::config::LlmConfig;
 use crate::error::{self, LlmError, TimeoutPhase};
+use crate::redact::Redactor;
 
 /// Longest error body we read: enough for any JSON error, bounded against HTML error pages.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -43,7 +44,8 @@ pub(crate) fn join(base: &Url, path: &str) -> Result<Url, LlmError> {
 pub(crate) struct Exchange<'a> {
     pub idle_timeout: Duration,
     pub model: &'a str,
-    pub secret: Option<&'a str>,
+    /// Every known secret, scrubbed from error messages before they are shortened.
+    pub redactor: &'a Redactor,
 }
 
 /// A stream of SSE events with the idle timeout applied to every read.
@@ -90,7 +92,7 @@ pub(crate) async fn open(
         .map_err(|_| LlmError::Timeout {
             phase: TimeoutPhase::FirstByte,
         })?
-        .map_err(|e| from_send_error(&e, exchange.secret))?;
+        .map_err(|e| from_send_error(&e, exchange.redactor))?;
 
     let status = response.status();
     if !status.is_success() {
@@ -105,7 +107,7 @@ pub(crate) async fn open(
             &body,
             retry_after.as_deref(),
             exchange.model,
-            exchange.secret,
+            exchange.redactor,
             SystemTime::now(),
         ));
     }
@@ -123,7 +125,7 @@ pub(crate) async fn open(
         return Err(LlmError::Protocol {
             message: format!(
                 "expected a text/event-stream answer, got `{content_type}`: {}",
-                error::truncate(&error::scrub(&body, exchange.secret), 200)
+                exchange.redactor.redact_truncated(&body, 200)
             ),
         });
     }
@@ -150,7 +152,7 @@ async fn read_error_body(response: reqwest::Response, idle_timeout: Duration) ->
     String::from_utf8_lossy(&body).into_owned()
 }
 
-fn from_send_error(e: &reqwest::Error, secret: Option<&str>) -> LlmError {
+fn from_send_error(e: &reqwest::Error, redactor: &Redactor) -> LlmError {
     if e.is_timeout() {
         // The only timeout reqwest enforces for us is the connect timeout.
         return LlmError::Timeout {
@@ -158,7 +160,7 @@ fn from_send_error(e: &reqwest::Error, secret: Option<&str>) -> LlmError {
         };
     }
     LlmError::Connection {
-        message: error::scrub(&describe(e), secret),
+        message: redactor.redact(&describe(e)),
     }
 }
 

@@ -548,3 +548,42 @@ async fn progress_is_throttled_and_the_final_text_always_arrives() {
     assert_eq!(last.1, completion.text.len());
     assert_wire(&server, &logs, "model-planner", true);
 }
+
+/// Issue 21 item 6 over the wire: a key echoed across the 500-character cut of the message,
+/// and a secret the application registered (a JWT secret) in the same body, never reach the
+/// error or the logs.
+#[tokio::test]
+async fn a_key_across_the_message_cut_is_scrubbed_over_the_wire() {
+    let (logs, _guard) = capture_logs();
+    let jwt = "jwt-signing-secret-0123456789abcdef-0123456789";
+    // The key starts 12 characters before the cut.
+    let head = format!("signed with {jwt}: ");
+    let message = format!("{head}{}{KEY}", "z".repeat(500 - 12 - head.len()));
+    let server = FakeProvider::start(vec![Reply::status(
+        401,
+        serde_json::json!({"error": {"message": message, "code": "invalid_api_key"}}).to_string(),
+    )])
+    .await;
+    let redactor = Arc::new(youmeyou_llm::Redactor::with_secrets([jwt]));
+    let provider = youmeyou_llm::build_provider_with(&openai(&server), redactor.clone())
+        .unwrap()
+        .unwrap();
+    let err = provider
+        .complete(&plan_request(), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "auth_failed");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(&KEY[..6]), "no prefix of the key: {shown}");
+    assert!(
+        !shown.contains(&jwt[..6]),
+        "no part of the JWT secret: {shown}"
+    );
+    assert!(shown.contains("***"), "{shown}");
+    assert_eq!(
+        redactor.redact(KEY),
+        "***",
+        "the provider registered its key with the shared redactor"
+    );
+    assert!(!logs.text().contains(&KEY[..6]), "{}", logs.text());
+}

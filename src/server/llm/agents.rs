@@ -110,6 +110,7 @@ impl Agents for LlmAgents {
         let validated = match answer {
             Ok(v) => v,
             Err(error) => {
+                let error = self.runtime.redact(error);
                 self.runtime.record_failure(&ledger, &error);
                 return Err(agent_error(&error));
             }

@@ -25,8 +25,8 @@ use std::time::Instant;
 use youmeyou_core::engine::context::CanvasContext;
 use youmeyou_core::model::Canvas;
 use youmeyou_llm::{
-    build_provider, Budget, BudgetedProvider, LlmConfig, LlmError, Pricing, Provider, Usage,
-    UserBreaker,
+    build_provider_with, Budget, BudgetedProvider, LlmConfig, LlmError, Pricing, Provider,
+    Redactor, Usage, UserBreaker,
 };
 
 /// Runs whose budget and notes are kept in memory; older ones are forgotten first (a run
@@ -42,6 +42,8 @@ pub struct LlmRuntime {
     limits: LimitsConfig,
     ledgers: Mutex<Ledgers>,
     users: Mutex<UserBreaker>,
+    /// The process's redactor (API key, JWT secrets), for error texts shown to users.
+    redactor: Arc<Redactor>,
 }
 
 #[derive(Default)]
@@ -78,13 +80,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LlmRuntime {
-    /// The runtime for the configured provider; `None` for `builtin`.
+    /// The runtime for the configured provider; `None` for `builtin`. The provider registers
+    /// its key with `redactor` and scrubs every error with it.
     pub fn from_config(
         config: &LlmConfig,
         limits: &LimitsConfig,
         store: Arc<dyn Store>,
+        redactor: Arc<Redactor>,
     ) -> anyhow::Result<Option<Arc<Self>>> {
-        let provider = build_provider(config).map_err(|e| {
+        let provider = build_provider_with(config, redactor.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "cannot set up the {} LLM provider: {e}",
                 config.provider.as_str()
@@ -99,16 +103,31 @@ impl LlmRuntime {
                 code_model = %config.models.code,
                 "LLM provider configured"
             );
-            Self::with_provider(config.clone(), p, limits.clone(), store)
+            Self::build(config.clone(), p, limits.clone(), store, redactor)
         }))
     }
 
-    /// A runtime over any provider (a custom one, or a test double).
+    /// A runtime over any provider (a custom one, or a test double), scrubbing with the
+    /// process's redactor.
     pub fn with_provider(
         config: LlmConfig,
         provider: Arc<dyn Provider>,
         limits: LimitsConfig,
         store: Arc<dyn Store>,
+    ) -> Arc<Self> {
+        let redactor = crate::server::telemetry::redactor();
+        if let Some(key) = &config.api_key {
+            redactor.register(key.expose());
+        }
+        Self::build(config, provider, limits, store, redactor)
+    }
+
+    fn build(
+        config: LlmConfig,
+        provider: Arc<dyn Provider>,
+        limits: LimitsConfig,
+        store: Arc<dyn Store>,
+        redactor: Arc<Redactor>,
     ) -> Arc<Self> {
         Arc::new(Self {
             config,
@@ -117,7 +136,14 @@ impl LlmRuntime {
             limits,
             ledgers: Mutex::new(Ledgers::default()),
             users: Mutex::new(UserBreaker::default()),
+            redactor,
         })
+    }
+
+    /// Scrubs every known secret from an error's text before it is stored, emitted or logged.
+    /// Provider errors arrive scrubbed already; this also covers the rest (invalid output).
+    pub fn redact(&self, error: LlmError) -> LlmError {
+        error.redacted(&self.redactor)
     }
 
     pub fn config(&self) -> &LlmConfig {

@@ -4,6 +4,7 @@
 //! Planner failures do not count against the user's breaker: the run goes on without them.
 
 use super::{canvas_summary, context_summary, shorten, LlmRuntime, RunLedger};
+use crate::server::orchestrator::cpu;
 use crate::server::orchestrator::planning::{
     BuiltinPlanner, LlmPlanning, PlanChoice, PlanWarning, Planner, PlannerError, RunScope,
 };
@@ -67,6 +68,7 @@ impl LlmPlanner {
         match answer {
             Ok(validated) => Ok(validated.value),
             Err(error) => {
+                let error = self.runtime.redact(error);
                 tracing::warn!(run = %ledger.run_id(), code = error.code(), %error, "LLM intent analysis failed; using the built-in classifier");
                 ledger.set_intent_warning(PlanWarning {
                     code: error.code().to_string(),
@@ -146,8 +148,15 @@ impl LlmPlanner {
                 }
             }
             Err(error) => {
+                let error = self.runtime.redact(error);
                 tracing::warn!(run = %ledger.run_id(), code = error.code(), %error, "LLM planning failed; using the built-in plan");
-                let draft = core_planner::dynamic_plan(intent, context, prompt);
+                let (i, c, p) = (intent.clone(), context.clone(), prompt.to_string());
+                let draft = cpu::run(move || core_planner::dynamic_plan(&i, &c, &p))
+                    .await
+                    .map_err(|e| PlannerError {
+                        code: "internal_error".to_string(),
+                        message: format!("{e}. This is a bug; please try again or report it."),
+                    })?;
                 warnings.push(PlanWarning {
                     code: error.code().to_string(),
                     message: shorten(
