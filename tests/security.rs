@@ -1090,3 +1090,34 @@ async fn a_deleted_account_loses_access_even_with_a_valid_token() {
         .unwrap();
     assert_eq!(error_code(r).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// Signing in without JavaScript follows `next` only to a path on this site: the reviewer's
+/// `/\t/evil.example` (which browsers read as `//evil.example`) and the classic bypasses land
+/// on `/`.
+#[tokio::test]
+async fn sign_in_never_redirects_to_another_site() {
+    let s = start(|_| {}).await;
+    let email = "next@example.com";
+    s.register(email, PASSWORD).await;
+    for (next, expected) in [
+        ("/projects/abc", "/projects/abc"),
+        ("/\t/evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/%2F/evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ] {
+        let r = s
+            .req(Method::POST, "/_sf/login")
+            .header("origin", s.base.clone())
+            .header("accept", "text/html")
+            .form(&[("email", email), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "{next:?}: {}", r.status());
+        let location = r.headers().get("location").unwrap().to_str().unwrap();
+        assert_eq!(location, expected, "next = {next:?}");
+    }
+}

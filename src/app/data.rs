@@ -155,12 +155,57 @@ pub fn error_words(code: &str, fallback: &str) -> String {
 
 /// `next` if it is a local path (never another site), else `/`.
 pub fn safe_next(next: &str) -> String {
-    let n = next.trim();
-    if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") {
-        n.to_string()
+    if is_local_path(next) {
+        next.to_string()
     } else {
         "/".to_string()
     }
+}
+
+/// The longest `next` followed after signing in.
+const MAX_NEXT_CHARS: usize = 2_048;
+
+/// Whether `next` is a path on this site and nothing a browser could read as another origin.
+/// It must start with one `/` followed by something other than `/` or `\`, be printable ASCII
+/// without backslashes (browsers drop tabs and line breaks from URLs, so `/\t/evil` becomes
+/// `//evil`; our own paths are percent-encoded) and hold no percent-encoded slash, backslash
+/// or control character (`/%2F/evil`, `/%5Cevil`). On the server the `url` crate must also resolve it
+/// against our origin to our origin.
+pub fn is_local_path(next: &str) -> bool {
+    let bytes = next.as_bytes();
+    let shape_ok = next.len() <= MAX_NEXT_CHARS
+        && bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !has_encoded_separator(next);
+    shape_ok && same_origin(next)
+}
+
+/// `%2F`, `%5C` or an encoded control character (`%00`–`%1F`, `%7F`), in any case.
+fn has_encoded_separator(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && match (w[1].to_ascii_uppercase(), w[2].to_ascii_uppercase()) {
+                (b'2', b'F') | (b'5', b'C') | (b'0' | b'1', _) | (b'7', b'F') => true,
+                _ => false,
+            }
+    })
+}
+
+/// Resolved against a stand-in origin, `next` stays on it (server side: the `url` crate).
+#[cfg(feature = "ssr")]
+fn same_origin(next: &str) -> bool {
+    let Ok(base) = url::Url::parse("http://origin.invalid/") else {
+        return false;
+    };
+    base.join(next)
+        .is_ok_and(|u| u.origin() == base.origin() && u.path().starts_with('/'))
+}
+
+#[cfg(not(feature = "ssr"))]
+fn same_origin(_next: &str) -> bool {
+    true
 }
 
 /// Percent-encodes a query value.
@@ -742,11 +787,69 @@ mod tests {
 
     #[test]
     fn next_is_always_local() {
-        assert_eq!(safe_next("/projects/abc"), "/projects/abc");
-        assert_eq!(safe_next("//evil.test"), "/");
-        assert_eq!(safe_next("https://evil.test"), "/");
-        assert_eq!(safe_next("/\\evil"), "/");
-        assert_eq!(safe_next(""), "/");
+        for ok in [
+            "/",
+            "/projects/abc",
+            "/projects/abc?tab=files#f",
+            "/a%20b",
+            "/x/../y",
+        ] {
+            assert_eq!(safe_next(ok), ok, "{ok:?} is ours");
+        }
+        // The classic open-redirect bypasses, decoded as a form or query would deliver them.
+        for bad in [
+            "",
+            " ",
+            "//evil.test",
+            "///evil.test",
+            "/\\evil.test",
+            "\\/evil.test",
+            "\\\\evil.test",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            " //evil.test",
+            "/ /evil.test",
+            "/%2F/evil.test",
+            "/%2f/evil.test",
+            "/%5Cevil.test",
+            "/%5cevil.test",
+            "/%09/evil.test",
+            "/%0a/evil.test",
+            "/%00",
+            "https://evil.test",
+            "http:evil.test",
+            "https:/evil.test",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,x",
+            "evil.test",
+            "./evil",
+            "?next=//evil",
+            "#//evil",
+            "/\u{3000}/evil.test",
+            "/\u{feff}/evil.test",
+            "/\u{2028}/evil.test",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?} must not be followed");
+        }
+        assert_eq!(
+            safe_next(&format!("/{}", "a".repeat(3_000))),
+            "/",
+            "too long"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    proptest::proptest! {
+        /// Whatever is accepted resolves, against our origin, to our origin (url crate).
+        #[test]
+        fn anything_accepted_stays_on_our_origin(next in "[/\\\\%:a-zA-Z0-9.\\t @?#-]{0,24}") {
+            let kept = safe_next(&next);
+            let base = url::Url::parse("https://app.example/").expect("base");
+            let joined = base.join(&kept).expect("a kept path resolves");
+            proptest::prop_assert_eq!(joined.origin(), base.origin());
+        }
     }
 
     #[test]
