@@ -518,22 +518,48 @@ async fn a_fourth_edit_and_an_edit_inside_the_cooldown_are_refused_and_change_no
         .unwrap();
     assert_eq!(task_1["prompt"], edit(3));
     // Other rule violations.
+    // Edit prompts follow the same rule as a run's prompt (docs/LIMITS.md), on both routes.
+    let longest = "x".repeat(4_000);
+    let too_long = "x".repeat(4_001);
     for (prompt, task, code) in [
         ("   ", "task_1", "invalid_prompt"),
         ("x", "task_99", "unknown_task"),
+        (too_long.as_str(), "task_1", "prompt_too_long"),
+        (
+            "new \u{0}\u{1b}[31m\u{7} prompt",
+            "task_1",
+            "invalid_prompt",
+        ),
     ] {
-        let (status, body) = server
-            .post(
-                &format!("/api/runs/{run}/tasks/{task}/impact"),
-                json!({"prompt": prompt}),
-            )
-            .await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (422, Some(code)),
-            "{body}"
-        );
+        for (route, body) in [
+            ("impact", json!({"prompt": prompt})),
+            (
+                "modifications",
+                json!({"prompt": prompt, "confirmToken": "x"}),
+            ),
+        ] {
+            let (status, body) = server
+                .post(&format!("/api/runs/{run}/tasks/{task}/{route}"), body)
+                .await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (422, Some(code)),
+                "{route}: {body}"
+            );
+        }
     }
+    // 4,000 characters pass the prompt rule (and meet the next rule: the edit limit).
+    let (status, body) = server
+        .post(
+            &format!("/api/runs/{run}/tasks/task_1/impact"),
+            json!({"prompt": longest}),
+        )
+        .await;
+    assert_ne!(
+        body["error"]["code"].as_str(),
+        Some("prompt_too_long"),
+        "{status} {body}"
+    );
     gate.release("task_1");
     watch.until_type(EventType::ExecutionSummary).await;
     let (status, body) = server

@@ -7,6 +7,7 @@ use super::emitter::now_iso;
 use super::scheduler::Control;
 use super::Orchestrator;
 use crate::server::error::ApiError;
+use crate::server::security::input;
 use crate::server::store::runs::RunRef;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -17,8 +18,6 @@ use youmeyou_core::engine::edit;
 use youmeyou_core::impact::{self, ImpactContext};
 use youmeyou_core::model::{EventType, ImpactReport, Modification, Plan, TaskStatus};
 
-/// Longest prompt an edit may carry (characters).
-pub const MAX_EDIT_PROMPT_CHARS: usize = 8000;
 /// Confirm tokens kept at most (oldest expire first).
 const MAX_PENDING: usize = 10_000;
 
@@ -89,21 +88,10 @@ impl Orchestrator {
                 "The run has finished; steps can only be edited while it runs. Start a new run instead.",
             ));
         }
-        let prompt = prompt.trim();
-        if prompt.is_empty() {
-            return Err(rule(
-                "invalid_prompt",
-                "The step's new prompt is empty; describe what the step should do.",
-            ));
-        }
-        if prompt.chars().count() > MAX_EDIT_PROMPT_CHARS {
-            return Err(rule(
-                "invalid_prompt",
-                format!(
-                    "The prompt is longer than {MAX_EDIT_PROMPT_CHARS} characters; shorten it."
-                ),
-            ));
-        }
+        // The same rule as a run's prompt (docs/LIMITS.md): 1–4,000 characters, no control
+        // characters but line breaks and tabs.
+        let prompt = input::prompt(prompt)?;
+        let prompt = prompt.as_str();
         let records = self.store.load_tasks(&run.id).await?;
         if records.is_empty() {
             return Err(rule(

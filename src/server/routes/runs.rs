@@ -5,6 +5,7 @@ use crate::server::auth::{tokens, CurrentUser, RunViewer};
 use crate::server::error::ApiError;
 use crate::server::orchestrator::{snapshot, Priority};
 use crate::server::routes::{Access, RouteTable};
+use crate::server::security::input;
 use crate::server::security::json::ValidJson;
 use crate::server::state::AppState;
 use crate::server::store::runs::{RunRecord, RunRef};
@@ -70,7 +71,7 @@ async fn create_run(
     headers: HeaderMap,
     ValidJson(body): ValidJson<PromptBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let prompt = crate::server::security::input::prompt(&body.prompt)?;
+    let prompt = input::prompt(&body.prompt)?;
     match state.store.project_owner(&project_id).await? {
         Some(owner) if owner == user.id => {}
         _ => return Err(ApiError::NotFound("project")),
@@ -301,11 +302,9 @@ async fn impact(
     Path((run_id, task_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<PromptBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let prompt = input::prompt(&body.prompt)?;
     let run = owned_run(&state, &user, &run_id).await?;
-    let report = state
-        .orchestrator
-        .impact(&run, &task_id, &body.prompt)
-        .await?;
+    let report = state.orchestrator.impact(&run, &task_id, &prompt).await?;
     Ok(Json(report))
 }
 
@@ -315,10 +314,11 @@ async fn modify(
     Path((run_id, task_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<ModifyBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let prompt = input::prompt(&body.prompt)?;
     let run = owned_run(&state, &user, &run_id).await?;
     let modification = state
         .orchestrator
-        .modify(&run, &task_id, &body.prompt, &body.confirm_token)
+        .modify(&run, &task_id, &prompt, &body.confirm_token)
         .await?;
     Ok((
         StatusCode::ACCEPTED,
