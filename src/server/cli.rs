@@ -65,7 +65,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&config.data_dir) {
+    if let Err(e) = crate::server::datadir::prepare(&config.data_dir) {
         eprintln!(
             "error: invalid value for --data-dir (YOUMEYOU_DATA_DIR): cannot create {}: {e}",
             config.data_dir.display()

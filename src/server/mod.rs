@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod limits;
 pub mod llm;

@@ -56,7 +56,7 @@ impl AppState {
 
     /// `open` with test doubles in place of the built-in planner or agents.
     pub async fn open_with(config: ServeConfig, overrides: Overrides) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        crate::server::datadir::prepare(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create data directory {}: {e}",
                 config.data_dir.display()

@@ -22,6 +22,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        crate::server::datadir::private_database_file(url)
+            .map_err(|e| anyhow::anyhow!("cannot create the database file of {url}: {e}"))?;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| anyhow::anyhow!("invalid SQLite URL {url}: {e}"))?
             .create_if_missing(true)
