@@ -752,3 +752,50 @@ async fn queued_runs_stream_positions_premium_goes_first_and_cancel_while_queued
     assert_gap_free(&watch_c.seen);
     let _ = run_a;
 }
+
+/// A run never reads as finished before its last event is stored: polling the snapshot in a
+/// tight loop, the first terminal status comes with a `lastSeq` whose event is the summary.
+/// (The status used to be written first and the summary event after it, a few ms apart.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_status_is_never_seen_before_the_summary_event() {
+    let server = start(Overrides::default()).await;
+    let prompts = [EXAMPLE_2, "Rephrase nothing: qwertyuiop asdfghjkl"];
+    // The window was a few ms wide; several rounds of each make missing it unlikely.
+    for prompt in prompts.iter().cycle().take(8).copied() {
+        let canvas = (prompt == EXAMPLE_2).then(example_2_canvas);
+        let project = server.project(canvas).await;
+        let (run, _watch) = server.run(&project, prompt).await;
+        let snapshot = loop {
+            let (status, body) = server.get(&format!("/api/runs/{run}")).await;
+            assert_eq!(status, 200, "{body}");
+            let s = body["status"].as_str().unwrap_or_default().to_string();
+            if matches!(s.as_str(), "completed" | "failed" | "cancelled") {
+                break body;
+            }
+            tokio::task::yield_now().await;
+        };
+        let last = snapshot["lastSeq"].as_u64().unwrap();
+        let (status, page) = server
+            .get(&format!("/api/runs/{run}/events?after=0&wait=0&limit=1000"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let kinds: Vec<(u64, String)> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["seq"].as_u64().unwrap(),
+                    e["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let at_last = kinds.iter().find(|(seq, _)| *seq == last);
+        assert_eq!(
+            at_last.map(|(_, k)| k.as_str()),
+            Some("executionSummary"),
+            "{prompt}: status {} with lastSeq {last}, events {kinds:?}",
+            snapshot["status"]
+        );
+    }
+}

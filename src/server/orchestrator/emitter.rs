@@ -9,7 +9,7 @@
 //! cannot strand the events queued behind its own.
 
 use crate::server::realtime::bus::EventBus;
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{RunEnd, Store, StoreError};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +54,8 @@ struct Queued {
     events: Vec<NewEvent>,
     /// `None`: detached, nobody waits for the result.
     reply: Option<Reply>,
+    /// The run's terminal status, stored with these events (the last of their batch).
+    end: Option<RunEnd>,
 }
 
 /// ISO-8601 UTC with milliseconds, the contract's time format.
@@ -103,28 +105,46 @@ impl Emitter {
             return Ok(Vec::new());
         }
         let (tx, rx) = oneshot::channel();
-        self.inner.enqueue(events, Some(tx));
+        self.inner.enqueue(events, Some(tx), None);
         rx.await
             .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))?
+    }
+
+    /// The run's last event, stored in one transaction with its terminal status (`end`,
+    /// written after the event): whoever reads the run finished can read this event too.
+    pub async fn emit_final(
+        &self,
+        kind: EventType,
+        data: Value,
+        end: RunEnd,
+    ) -> Result<Event, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .enqueue(vec![NewEvent::new(kind, data)], Some(tx), Some(end));
+        rx.await
+            .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))??
+            .pop()
+            .ok_or(StoreError::Corrupt("append returned no event".into()))
     }
 
     /// Queues an event behind everything emitted before it and returns at once: for reports
     /// (progress) whose caller has nothing to do with the stored event. A failure to store it
     /// is logged; a store that fails will fail the next awaited emit too.
     pub fn emit_detached(&self, kind: EventType, data: Value) {
-        self.inner.enqueue(vec![NewEvent::new(kind, data)], None);
+        self.inner
+            .enqueue(vec![NewEvent::new(kind, data)], None, None);
     }
 
     /// Resolves once everything emitted before the call is stored and published.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        self.inner.enqueue(Vec::new(), Some(tx));
+        self.inner.enqueue(Vec::new(), Some(tx), None);
         let _ = rx.await;
     }
 }
 
 impl Inner {
-    fn enqueue(self: &Arc<Self>, events: Vec<NewEvent>, reply: Option<Reply>) {
+    fn enqueue(self: &Arc<Self>, events: Vec<NewEvent>, reply: Option<Reply>, end: Option<RunEnd>) {
         let start = {
             let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if reply.is_none() && p.events >= MAX_DETACHED_WAITING {
@@ -132,7 +152,7 @@ impl Inner {
                 return;
             }
             p.events += events.len();
-            p.queue.push_back(Queued { events, reply });
+            p.queue.push_back(Queued { events, reply, end });
             !std::mem::replace(&mut p.writing, true)
         };
         if start {
@@ -157,7 +177,12 @@ impl Inner {
                         break;
                     }
                     n += front.events.len();
+                    let ends = front.end.is_some();
                     batch.extend(p.queue.pop_front());
+                    if ends {
+                        // A terminal status closes its batch: it is written after its events.
+                        break;
+                    }
                 }
                 p.events -= n;
                 if p.dropped > 0 && p.events < MAX_DETACHED_WAITING {
@@ -175,6 +200,7 @@ impl Inner {
     /// caller gets its own result and one bad emit fails alone.
     async fn write(&self, mut batch: Vec<Queued>) {
         let counts: Vec<usize> = batch.iter().map(|q| q.events.len()).collect();
+        let end = batch.last().and_then(|q| q.end.clone());
         let all: Vec<NewEvent> = batch
             .iter_mut()
             .flat_map(|q| std::mem::take(&mut q.events))
@@ -185,7 +211,7 @@ impl Inner {
             }
             return;
         }
-        let failure = match self.append(&all).await {
+        let failure = match self.append(&all, end.as_ref()).await {
             Ok(stored) => {
                 let mut stored = stored.into_iter();
                 for (q, n) in batch.into_iter().zip(counts) {
@@ -213,7 +239,7 @@ impl Inner {
                     reply(q.reply, Ok(Vec::new()));
                     continue;
                 }
-                match (self.append(&events).await, q.reply) {
+                match (self.append(&events, q.end.as_ref()).await, q.reply) {
                     (Ok(stored), to) => self.deliver(to, stored),
                     (Err(e), Some(tx)) => {
                         let _ = tx.send(Err(e));
@@ -230,11 +256,21 @@ impl Inner {
         }
     }
 
-    async fn append(&self, events: &[NewEvent]) -> Result<Vec<Event>, StoreError> {
+    async fn append(
+        &self,
+        events: &[NewEvent],
+        end: Option<&RunEnd>,
+    ) -> Result<Vec<Event>, StoreError> {
         self.appends.fetch_add(1, Ordering::Relaxed);
-        self.store
-            .append_events(&self.run_id, events, &now_iso())
-            .await
+        let ts = now_iso();
+        match end {
+            Some(end) => {
+                self.store
+                    .append_final(&self.run_id, events, &ts, end)
+                    .await
+            }
+            None => self.store.append_events(&self.run_id, events, &ts).await,
+        }
     }
 
     /// Publishes one emit's stored events in order, then answers its caller. A detached emit's

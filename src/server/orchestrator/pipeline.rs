@@ -8,7 +8,7 @@ use super::planning::RunScope;
 use super::queue::{Admission, Slot};
 use super::scheduler::{CanvasSink, Control, Driver, Outcome, TaskState};
 use super::{Orchestrator, Priority};
-use crate::server::store::{runs::RunRecord, StoreError};
+use crate::server::store::{runs::RunRecord, RunEnd, StoreError};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -340,8 +340,8 @@ async fn wait_for_slot(
             order = control.recv() => match order {
                 Some(Control::Cancel) => {
                     ticket.leave();
-                    orch.store.set_run_status(&run.id, "cancelled", None, Some(&now_iso()), None).await?;
-                    emitter.emit(EventType::RunCancelled, json!({"reason": "cancelled while queued"})).await?;
+                    let end = RunEnd { status: "cancelled".into(), finished_at: now_iso(), error: None };
+                    emitter.emit_final(EventType::RunCancelled, json!({"reason": "cancelled while queued"}), end).await?;
                     return Ok(None);
                 }
                 Some(Control::Suspend) | None => {
@@ -378,11 +378,17 @@ async fn fail_run(
     orch.store
         .set_summary(run_id, &serde_json::to_value(&summary)?)
         .await?;
-    orch.store
-        .set_run_status(run_id, "failed", None, Some(&now_iso()), Some(message))
-        .await?;
+    // The summary event and the terminal status in one transaction, status last.
     emitter
-        .emit(EventType::ExecutionSummary, serde_json::to_value(&summary)?)
+        .emit_final(
+            EventType::ExecutionSummary,
+            serde_json::to_value(&summary)?,
+            RunEnd {
+                status: "failed".into(),
+                finished_at: now_iso(),
+                error: Some(message.to_string()),
+            },
+        )
         .await?;
     Ok(())
 }
@@ -445,11 +451,19 @@ async fn finish(
         Outcome::Cancelled => "cancelled",
         _ => "failed",
     };
-    let error = (outcome == Outcome::Failed).then_some("one or more tasks failed");
-    orch.store
-        .set_run_status(run_id, status, None, Some(&finished), error)
+    let error = (outcome == Outcome::Failed).then(|| "one or more tasks failed".to_string());
+    // The summary event and the terminal status in one transaction, status last.
+    emitter
+        .emit_final(
+            EventType::ExecutionSummary,
+            summary,
+            RunEnd {
+                status: status.into(),
+                finished_at: finished,
+                error,
+            },
+        )
         .await?;
-    emitter.emit(EventType::ExecutionSummary, summary).await?;
     Ok(())
 }
 

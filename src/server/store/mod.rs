@@ -12,7 +12,7 @@ pub mod users;
 
 use async_trait::async_trait;
 pub use error::StoreError;
-pub use events::EventStore;
+pub use events::{EventStore, RunEnd};
 pub use projects::ProjectStore;
 pub use runs::RunStore;
 pub use users::UserStore;

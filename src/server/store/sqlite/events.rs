@@ -2,7 +2,7 @@
 //! the inserts, so `seq` never skips or repeats even across restarts.
 
 use super::SqliteStore;
-use crate::server::store::{EventStore, StoreError};
+use crate::server::store::{EventStore, RunEnd, StoreError};
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, VecDeque};
@@ -22,6 +22,8 @@ pub(super) struct Append {
     run_id: String,
     events: Vec<NewEvent>,
     ts: String,
+    /// Written after the events, in the same transaction.
+    end: Option<RunEnd>,
     reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
 }
 
@@ -66,12 +68,14 @@ impl GroupCommit {
         run_id: &str,
         events: &[NewEvent],
         ts: &str,
+        end: Option<&RunEnd>,
     ) -> Result<Vec<Event>, StoreError> {
         let (reply, mut answer) = oneshot::channel();
         self.push(Append {
             run_id: run_id.to_string(),
             events: events.to_vec(),
             ts: ts.to_string(),
+            end: end.cloned(),
             reply,
         });
         let _leading = self.leader.lock().await;
@@ -241,6 +245,20 @@ async fn write_group(
         });
         insert.build().execute(&mut *tx).await?;
     }
+    // Terminal statuses last, after every event of the group is in.
+    for append in batch {
+        if let (Some(end), true) = (&append.end, next.contains_key(append.run_id.as_str())) {
+            sqlx::query(
+                "UPDATE runs SET status = ?, finished_at = ?, error = COALESCE(?, error) WHERE id = ?",
+            )
+            .bind(&end.status)
+            .bind(&end.finished_at)
+            .bind(end.error.as_deref())
+            .bind(&append.run_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     tx.commit().await?;
     Ok(results)
 }
@@ -256,7 +274,21 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        self.commits.append(&self.pool, run_id, events, ts).await
+        self.commits
+            .append(&self.pool, run_id, events, ts, None)
+            .await
+    }
+
+    async fn append_final(
+        &self,
+        run_id: &str,
+        events: &[NewEvent],
+        ts: &str,
+        end: &RunEnd,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.commits
+            .append(&self.pool, run_id, events, ts, Some(end))
+            .await
     }
 
     async fn events_after(
