@@ -862,9 +862,9 @@ async fn every_kind_of_response_carries_the_security_headers() {
             .unwrap_or_default();
         for directive in [
             "default-src 'self'",
-            "script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'",
+            "script-src 'self' 'wasm-unsafe-eval'",
             "frame-ancestors 'none'",
-            "connect-src 'self' ws: wss:",
+            "connect-src 'self'",
             "base-uri 'self'",
             "form-action 'self'",
         ] {
@@ -875,6 +875,15 @@ async fn every_kind_of_response_carries_the_security_headers() {
                 r.url()
             );
         }
+        assert!(
+            !csp.contains("script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'")
+                && !csp.contains("ws:")
+                && !csp.contains("wss:"),
+            "{csp}"
+        );
+        assert!(h
+            .get(youmeyou::server::security::csp::NONCE_HEADER)
+            .is_none());
         assert_eq!(h["x-content-type-options"], "nosniff", "{}", r.url());
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
         assert_eq!(h["x-frame-options"], "DENY");
@@ -1120,4 +1129,53 @@ async fn sign_in_never_redirects_to_another_site() {
         let location = r.headers().get("location").unwrap().to_str().unwrap();
         assert_eq!(location, expected, "next = {next:?}");
     }
+}
+
+/// A hostile project name cannot end the page's `<title>` (leptos_meta writes it unescaped;
+/// we escape it), and every inline script of a page carries the nonce its CSP allows, while
+/// no other inline script would run.
+#[tokio::test]
+async fn a_hostile_project_name_stays_text_and_pages_allow_only_their_own_scripts() {
+    let s = start(|_| {}).await;
+    let user = s.user("title@example.com").await;
+    let name = "</title><script>alert(document.domain)</script>";
+    let project = s.create_project(&user, name).await;
+    let id = project["id"].as_str().unwrap();
+    let r = s
+        .browser(Method::GET, &format!("/projects/{id}"), &user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "the name became markup");
+    assert!(
+        html.contains("<title>&lt;/title&gt;&lt;script&gt;alert(document.domain)&lt;/script&gt;"),
+        "the title is escaped text: {}",
+        &html[html.find("<title>").unwrap_or(0)..][..200.min(html.len())]
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a page's CSP has a nonce");
+    assert!(nonce.len() >= 16, "{nonce}");
+    let scripts = html.matches("<script").count();
+    assert!(scripts >= 1, "the hydration bootstrap is inline");
+    assert_eq!(
+        html.matches(&format!("<script nonce=\"{nonce}\"")).count()
+            + html
+                .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+                .count(),
+        scripts,
+        "every inline script carries the nonce"
+    );
+    // A second page view gets another nonce.
+    let again = s.browser(Method::GET, "/", &user).send().await.unwrap();
+    let other = again.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!other.contains(nonce));
 }

@@ -71,3 +71,35 @@ test('a task name with markup arriving live renders inertly', async ({ page }) =
   expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   await page.screenshot({ path: test.info().outputPath('xss-live.png') });
 });
+
+// The outside review's title injection: leptos_meta wrote the project name into <title>
+// unescaped, so this name ended the title and ran a script. Now it is text in the title, the
+// page hydrates and works, and the CSP (no inline script without the page's nonce) reports
+// no violation.
+test('a project name that closes <title> neither runs nor breaks the page', async ({ page }) => {
+  const TITLE_NAME = '</title><script>window.__xss=3;alert(document.domain)</script>';
+  const violations: string[] = [];
+  const dialogs: string[] = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  await signUpViaApi(page, 'xss-title');
+  const projectId = await createProject(page, TITLE_NAME);
+  await page.goto(`/projects/${projectId}`);
+  await expect(page.getByTestId('project-title')).toHaveText(TITLE_NAME);
+  expect(await page.title()).toContain('</title><script>');
+  await expect(page.locator('head script:not([nonce])')).toHaveCount(0);
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    // Hydrated: the prompt bar reacts to typing.
+    await page.getByTestId('prompt-input').fill('Add a search feature');
+    await expect(page.getByTestId('prompt-submit')).toBeEnabled();
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    // Our own inline scripts ran (hydration) and nothing else was refused.
+    expect(violations, violations.join('\n')).toEqual([]);
+  }
+  expect(dialogs).toEqual([]);
+});

@@ -26,6 +26,8 @@ pub use workspace::WorkspacePage;
 
 /// The whole HTML document, rendered on the server for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::security::csp::announce_page_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -44,12 +46,41 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every page's `<title>` goes through here. leptos_meta writes the title into the server's
+/// HTML unescaped, so a project named `</title><script>…` would end the element: on the
+/// server the text is escaped for HTML; in the browser it is set as `document.title`, which
+/// is plain text and stays as typed.
+fn page_title(text: String) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        escape_html_text(&text)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text
+    }
+}
+
+/// `&`, `<` and `>` as entities: safe inside any element's text, `<title>` included.
+pub fn escape_html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="app-style" href="/pkg/youmeyou.css"/>
-        <Title text="YouMeYou — system design workspace"/>
+        <Title formatter=page_title text="YouMeYou — system design workspace"/>
         <Router>
             <AppHeader/>
             <main class="app-main" id="main">

@@ -5,6 +5,7 @@
 //! nothing about ownership: handlers and the stores do that.
 
 pub mod config;
+pub mod csp;
 pub mod guard;
 pub mod input;
 pub mod json;
@@ -24,15 +25,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use json::ValidJson;
 
-/// The Content-Security-Policy of every response. Leptos hydration needs: its inline
-/// `<script type="module">` bootstrap ('unsafe-inline'), a same-origin `import()` of the JS glue
-/// ('self') and WebAssembly compilation ('wasm-unsafe-eval'). Styles use inline `style=`
-/// attributes. Streams connect to the same host over ws:/wss:.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
-
 /// Headers set on every response that does not set them itself.
+/// The Content-Security-Policy is set by `csp::apply` (per page, with the page's nonce).
 pub const SECURITY_HEADERS: &[(&str, &str)] = &[
-    ("content-security-policy", CONTENT_SECURITY_POLICY),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
     ("x-frame-options", "DENY"),
@@ -296,6 +291,10 @@ pub fn with_security_layers(router: Router, state: &AppState) -> Router {
     if let Some(cors) = cors_layer(&security.cors_origins) {
         router = router.layer(cors);
     }
+    router = router.layer(middleware::from_fn_with_state(
+        Arc::new(security.cors_origins.clone()),
+        csp::apply,
+    ));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
