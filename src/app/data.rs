@@ -186,10 +186,10 @@ fn has_encoded_separator(text: &str) -> bool {
     let b = text.as_bytes();
     b.windows(3).any(|w| {
         w[0] == b'%'
-            && match (w[1].to_ascii_uppercase(), w[2].to_ascii_uppercase()) {
-                (b'2', b'F') | (b'5', b'C') | (b'0' | b'1', _) | (b'7', b'F') => true,
-                _ => false,
-            }
+            && matches!(
+                (w[1].to_ascii_uppercase(), w[2].to_ascii_uppercase()),
+                (b'2', b'F') | (b'5', b'C') | (b'0' | b'1', _) | (b'7', b'F')
+            )
     })
 }
 
