@@ -78,6 +78,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub security: SecurityArgs,
     #[command(flatten)]
+    pub connections: crate::server::listener::ConnectionArgs,
+    #[command(flatten)]
     pub orchestrator: OrchestratorArgs,
     #[command(flatten)]
     pub llm: crate::server::llm::LlmArgs,
@@ -103,6 +105,8 @@ pub struct ServeConfig {
     pub limits: LimitsConfig,
     /// CORS origins, previous JWT secrets, proxy trust, cookie `Secure`.
     pub security: SecurityConfig,
+    /// Header timeout and connection caps of the listener.
+    pub connections: crate::server::listener::ConnectionConfig,
     /// Scheduler, queue and editing rules.
     pub orchestrator: Settings,
     /// LLM provider (`builtin` = none); its `Debug` prints the key as `***`.
@@ -193,6 +197,7 @@ impl ServeConfig {
         let limits = args.limits.into_config()?;
         let orchestrator = args.orchestrator.into_settings(pace)?;
         let security = args.security.into_config()?;
+        let connections = args.connections.into_config(security.trust_proxy)?;
         let llm = args.llm.into_config()?;
         Ok(Self {
             addr,
@@ -206,6 +211,7 @@ impl ServeConfig {
             limits,
             orchestrator,
             security,
+            connections,
             llm,
         })
     }
@@ -229,6 +235,11 @@ impl ServeConfig {
             limits: LimitsConfig::relaxed(),
             orchestrator: Settings::default(),
             security: SecurityConfig::default(),
+            // Tests open many connections from 127.0.0.1; the connection suite sets its own.
+            connections: crate::server::listener::ConnectionConfig {
+                max_per_ip: 0,
+                ..Default::default()
+            },
             llm: youmeyou_llm::LlmConfig::default(),
         }
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod datadir;
 pub mod error;
 pub mod limits;
+pub mod listener;
 pub mod llm;
 pub mod metrics;
 pub mod orchestrator;
@@ -57,12 +58,15 @@ pub async fn run(
         shutdown.await;
         realtime.shutdown();
     };
-    // Peer addresses feed the per-IP rate limits (login, anonymous requests).
-    axum::serve(
+    // Our own accept loop: header timeouts and connection caps (docs/SECURITY.md). Peer
+    // addresses feed the per-IP rate limits (login, anonymous requests).
+    listener::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        &state.config.connections,
+        &state.metrics,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await?;
     state.close().await;
     tracing::info!("stopped");

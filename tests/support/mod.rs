@@ -7,7 +7,6 @@ pub mod watch;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use youmeyou::server::config::DatabaseTarget;
@@ -79,12 +78,9 @@ async fn start_full(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
+    let (connections, metrics) = (state.config.connections.clone(), state.metrics.clone());
     tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let _ = youmeyou::server::listener::serve(listener, app, &connections, &metrics, async {
             let _ = stopped.await;
         })
         .await;
