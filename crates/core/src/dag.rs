@@ -428,7 +428,6 @@ mod tests {
     use super::*;
     use crate::plan::tests::{example_1, large_plan, task};
     use std::collections::VecDeque;
-    use std::time::{Duration, Instant};
 
     fn dag(plan: &Plan) -> Dag {
         Dag::new(plan).unwrap_or_else(|e| panic!("plan should build: {e}"))
@@ -436,18 +435,6 @@ mod tests {
 
     fn all(status: TaskStatus, n: usize) -> Vec<TaskStatus> {
         vec![status; n]
-    }
-
-    /// Runs `f` a few times and returns the fastest run: robust to a busy shared machine.
-    fn fastest<T>(mut f: impl FnMut() -> T) -> Duration {
-        (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                std::hint::black_box(f());
-                start.elapsed()
-            })
-            .min()
-            .unwrap_or_default()
     }
 
     #[test]
@@ -711,27 +698,14 @@ mod tests {
     }
 
     #[test]
-    fn a_thousand_task_plan_is_analysed_in_about_a_millisecond() {
+    fn a_thousand_task_plan_is_analysed() {
+        // Its speed is measured by `cargo bench --bench orchestrator`, not asserted here.
         let plan = large_plan(1000);
         let dag = dag(&plan);
         let pending = all(TaskStatus::Pending, dag.len());
-        let build = fastest(|| Dag::new(&plan));
-        let queries = fastest(|| {
-            (
-                dag.ready_set(&pending).len(),
-                dag.critical_path(),
-                dag.parallel_groups().len(),
-                dag.earliest_finish_times(),
-                dag.transitive_dependents_of(0).len(),
-                dag.newly_ready_after("t10", &pending),
-            )
-        });
-        // Unoptimised test builds are ~10x slower than release; the bound leaves room for a
-        // busy machine while still catching a quadratic algorithm (which takes ~100 ms here).
-        assert!(
-            build + queries < Duration::from_millis(20),
-            "build {build:?}, queries {queries:?}"
-        );
+        assert!(!dag.ready_set(&pending).is_empty());
+        assert!(!dag.critical_path().task_ids.is_empty());
+        assert_eq!(dag.earliest_finish_times().len(), dag.len());
         assert_eq!(dag.parallel_groups().len(), 20);
     }
 }

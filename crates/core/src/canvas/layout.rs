@@ -212,7 +212,6 @@ mod tests {
     use super::*;
     use crate::canvas::tests::{assert_no_overlaps, edge, find, node};
     use crate::model::{EdgeType, NodeType};
-    use std::time::{Duration, Instant};
 
     fn at(canvas: &Canvas, id: &str) -> Option<(f64, f64)> {
         find(canvas, id)
@@ -321,11 +320,8 @@ mod tests {
             edges: vec![],
             version: 0,
         };
-        let start = Instant::now();
         let laid = layout(&canvas);
-        let took = start.elapsed();
         assert!(laid.nodes.iter().all(|n| n.position.is_some()));
         assert_no_overlaps(&laid);
-        assert!(took < Duration::from_millis(100), "took {took:?}");
     }
 }
