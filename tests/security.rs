@@ -118,13 +118,13 @@ async fn world() -> World {
         format!("{h}.{payload}.{sig}")
     };
     let own_build = keys
-        .issue(&build_claims(&a.id, &run, now(), jti()))
+        .issue(&build_claims(&a.id, &run, now(), jti(), None))
         .unwrap();
     let sibling_build = keys
-        .issue(&build_claims(&a.id, &other_run, now(), jti()))
+        .issue(&build_claims(&a.id, &other_run, now(), jti(), None))
         .unwrap();
     let foreign_build = keys
-        .issue(&build_claims(&b.id, &b_run, now(), jti()))
+        .issue(&build_claims(&b.id, &b_run, now(), jti(), None))
         .unwrap();
     World {
         tokens: Tokens {
@@ -1178,4 +1178,43 @@ async fn a_hostile_project_name_stays_text_and_pages_allow_only_their_own_script
     let again = s.browser(Method::GET, "/", &user).send().await.unwrap();
     let other = again.headers()["content-security-policy"].to_str().unwrap();
     assert!(!other.contains(nonce));
+}
+
+/// Only a build token is accepted in a URL: a 7-day session in `?token=` would end up in
+/// histories, proxies and logs.
+#[tokio::test]
+async fn a_session_token_is_refused_in_the_url_and_a_build_token_is_not() {
+    let s = start(|_| {}).await;
+    let user = s.user("url@example.com").await;
+    let project = s.create_project(&user, "p").await;
+    let run = s
+        .seed_run(project["id"].as_str().unwrap(), &user.id, "completed")
+        .await;
+    let (status, code) = error_code(
+        s.req(
+            Method::GET,
+            &format!("/api/runs/{run}/events?token={}", user.token),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let r = s
+        .req(Method::GET, &format!("/events/{run}?token={}", user.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // As a header the same session works.
+    let r = s
+        .bearer(Method::GET, &format!("/api/runs/{run}/events"), &user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

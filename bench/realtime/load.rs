@@ -479,7 +479,7 @@ impl Client {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         self.keys
-            .issue(&build_claims(OWNER, run, now, format!("bench-{run}")))
+            .issue(&build_claims(OWNER, run, now, format!("bench-{run}"), None))
             .expect("sign")
     }
 

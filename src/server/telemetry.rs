@@ -140,14 +140,43 @@ pub fn with_http_layers(router: axum::Router) -> axum::Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %req.uri())
+                tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %redacted_uri(req.uri()))
             }),
         )
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
 }
 
+/// The URI as logged: the value of a `token` query parameter (a build token in an SSE URL) is
+/// replaced by `***`.
+pub fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("token") => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), query.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn query_tokens_are_not_logged() {
+        let uri: axum::http::Uri = "/events/r1?lastEventId=4&token=eyJ.secret.sig&fallback=1"
+            .parse()
+            .expect("uri");
+        assert_eq!(
+            redacted_uri(&uri),
+            "/events/r1?lastEventId=4&token=***&fallback=1"
+        );
+        let plain: axum::http::Uri = "/api/projects".parse().expect("uri");
+        assert_eq!(redacted_uri(&plain), "/api/projects");
+    }
     use super::*;
     use std::sync::Mutex;
 

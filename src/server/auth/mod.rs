@@ -10,7 +10,8 @@ pub mod tokens;
 use crate::server::{error::ApiError, state::AppState};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap};
-use tokens::{Claims, KeyRing, TokenError, TokenKind};
+pub use tokens::TokenKind;
+use tokens::{Claims, KeyRing, TokenError};
 
 /// Name of the HttpOnly session cookie.
 pub const SESSION_COOKIE: &str = "ymy_session";
@@ -106,10 +107,41 @@ pub struct Authenticated {
 /// Verifies `token` and, for a session, that no logout revoked it.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
     let claims = verify_any(&state.keys, token)?;
+    not_revoked(state, claims).await
+}
+
+/// A token from the URL (`?token=`): only a build token is accepted there. A 7-day session in
+/// a URL ends up in histories, proxies and logs; it belongs in a header or the cookie.
+pub async fn authenticate_from_url(
+    state: &AppState,
+    token: &str,
+) -> Result<Authenticated, ApiError> {
+    let claims = state
+        .keys
+        .verify(token, TokenKind::Build)
+        .map_err(|e| match e {
+            TokenError::Invalid if verify_any(&state.keys, token).is_ok() => ApiError::Unauthorized(
+                "a session token is not accepted in the URL; send it as Authorization: Bearer (or use the run's build token)".into(),
+            ),
+            e => token_error(e),
+        })?;
+    not_revoked(state, claims).await
+}
+
+/// The verified claims, unless a logout revoked the session (or the session that issued a
+/// build token).
+async fn not_revoked(state: &AppState, claims: Claims) -> Result<Authenticated, ApiError> {
     if claims.typ == TokenKind::Session && state.store.is_session_revoked(&claims.jti).await? {
         return Err(ApiError::Unauthorized(
             "this session was signed out; sign in again".into(),
         ));
+    }
+    if let (TokenKind::Build, Some(sid)) = (claims.typ, &claims.sid) {
+        if state.store.is_session_revoked(sid).await? {
+            return Err(ApiError::Unauthorized(
+                "the session that issued this build token was signed out; sign in again".into(),
+            ));
+        }
     }
     Ok(Authenticated {
         viewer: viewer_of(&claims),
@@ -135,6 +167,8 @@ async fn authenticated(
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: String,
+    /// The session's `jti` (build tokens it issues are revoked with it).
+    pub session: String,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -144,7 +178,10 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = token_from_headers(&parts.headers);
         let auth = authenticated(parts, state, token, "no session cookie or bearer token").await?;
         match auth.viewer {
-            Viewer::User { user_id } => Ok(CurrentUser { id: user_id }),
+            Viewer::User { user_id } => Ok(CurrentUser {
+                id: user_id,
+                session: auth.claims.jti,
+            }),
             Viewer::Build { .. } => Err(ApiError::Unauthorized(
                 "a build token is read-only and cannot be used here; use a session".into(),
             )),
@@ -160,10 +197,28 @@ impl FromRequestParts<AppState> for RunViewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from_headers(&parts.headers).or_else(|| query_token(parts.uri.query()));
-        let auth = authenticated(parts, state, token, "no session, bearer or build token").await?;
+        let (auth, _) = run_viewer_credentials(parts, state).await?;
         Ok(RunViewer(auth.viewer))
     }
+}
+
+/// A run viewer's verified credentials and the token they came from (header, cookie or the
+/// `token` query parameter): streams keep the token to re-check it while they are open.
+pub async fn run_viewer_credentials(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Authenticated, String), ApiError> {
+    if let Some(token) = token_from_headers(&parts.headers) {
+        let auth = authenticated(parts, state, Some(token.clone()), "").await?;
+        return Ok((auth, token));
+    }
+    let token = query_token(parts.uri.query())
+        .ok_or_else(|| ApiError::Unauthorized("no session, bearer or build token".into()))?;
+    let auth = match parts.extensions.get::<Authenticated>() {
+        Some(done) => done.clone(),
+        None => authenticate_from_url(state, &token).await?,
+    };
+    Ok((auth, token))
 }
 
 /// The `token` query parameter (EventSource cannot send headers).

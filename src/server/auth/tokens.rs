@@ -35,6 +35,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// Build tokens: the session that issued it; signing that session out revokes the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -129,11 +132,19 @@ pub fn session_claims(user_id: &str, tier: &str, now: i64, jti: String) -> Claim
         iat: now,
         exp: now + SESSION_TTL_SECS,
         jti,
+        sid: None,
     }
 }
 
-/// Claims for a read-only token that may watch `run_id` (owned by `owner_id`).
-pub fn build_claims(owner_id: &str, run_id: &str, now: i64, jti: String) -> Claims {
+/// Claims for a read-only token that may watch `run_id` (owned by `owner_id`), issued by the
+/// session `sid` (signing it out revokes the token).
+pub fn build_claims(
+    owner_id: &str,
+    run_id: &str,
+    now: i64,
+    jti: String,
+    sid: Option<&str>,
+) -> Claims {
     Claims {
         sub: owner_id.to_string(),
         typ: TokenKind::Build,
@@ -142,6 +153,7 @@ pub fn build_claims(owner_id: &str, run_id: &str, now: i64, jti: String) -> Clai
         iat: now,
         exp: now + BUILD_TTL_SECS,
         jti,
+        sid: sid.map(str::to_string),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct RealtimeConfig {
     /// tungstenite buffers (bytes): small, since most connections are idle.
     pub ws_read_buffer: usize,
     pub ws_write_buffer: usize,
+    /// How often an open stream re-checks its credentials (`revocation`).
+    pub revalidate_every: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -73,13 +75,15 @@ impl Default for RealtimeConfig {
             poll_max_wait: Duration::from_secs(30),
             ws_read_buffer: 4 * 1024,
             ws_write_buffer: 16 * 1024,
+            revalidate_every: Duration::from_secs(60),
         }
     }
 }
 
 impl RealtimeConfig {
     /// Defaults, overridden by `YOUMEYOU_RT_IDLE_TIMEOUT_SECS`, `YOUMEYOU_RT_MAX_CONNECTIONS`,
-    /// `YOUMEYOU_RT_MAX_CONNECTIONS_PER_VIEWER` and `YOUMEYOU_RT_QUEUE_EVENTS` when set to a
+    /// `YOUMEYOU_RT_MAX_CONNECTIONS_PER_VIEWER`, `YOUMEYOU_RT_REVALIDATE_SECS` and
+    /// `YOUMEYOU_RT_QUEUE_EVENTS` when set to a
     /// positive whole number (other values are ignored with a warning).
     pub fn from_env() -> Self {
         let mut c = Self::default();
@@ -101,6 +105,9 @@ impl RealtimeConfig {
         }
         if let Some(v) = read("YOUMEYOU_RT_MAX_CONNECTIONS_PER_VIEWER") {
             c.max_connections_per_viewer = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = read("YOUMEYOU_RT_REVALIDATE_SECS") {
+            c.revalidate_every = Duration::from_secs(v);
         }
         if let Some(v) = read("YOUMEYOU_RT_QUEUE_EVENTS") {
             c.queue_events = usize::try_from(v).unwrap_or(256).max(16);

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod poll;
 pub mod protocol;
 pub mod replay;
+pub mod revocation;
 pub mod sse;
 pub mod ws;
 
@@ -32,6 +33,8 @@ pub struct Realtime {
     pub config: RealtimeConfig,
     pub limits: Arc<ConnectionLimits>,
     pub snapshots: Arc<dyn SnapshotSource>,
+    /// Logouts and account deletions, told to every open stream (`revocation`).
+    pub revocations: revocation::Revocations,
     shutdown: watch::Sender<bool>,
 }
 
@@ -41,6 +44,7 @@ impl Realtime {
             config,
             limits: Arc::default(),
             snapshots: replay::basic(),
+            revocations: revocation::Revocations::default(),
             shutdown: watch::channel(false).0,
         }
     }

@@ -10,9 +10,9 @@
 use super::bus::{EventReceiver, RecvError, TryRecvError};
 use super::replay::{self, Page};
 use super::{admit, is_fallback, query_param, Admitted, Scope, Target};
-use crate::server::auth::RunViewer;
 use crate::server::error::ApiError;
 use crate::server::metrics::{GaugeGuard, Transport};
+use crate::server::realtime::revocation::{self, Watching};
 use crate::server::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -27,13 +27,13 @@ const CHUNK_EVENTS: usize = 256;
 
 pub async fn stream(
     Path(id): Path<String>,
-    viewer: Result<RunViewer, ApiError>,
+    viewer: Result<Watching, ApiError>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
     let m = state.metrics.transport(Transport::Sse);
-    let RunViewer(viewer) = viewer.inspect_err(|_| m.auth_failures.inc())?;
+    let Watching { viewer, holder } = viewer.inspect_err(|_| m.auth_failures.inc())?;
     let header_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -66,7 +66,9 @@ pub async fn stream(
     let run_id = run.id.clone();
     let heartbeat = Box::pin(sleep(state.realtime.config.sse_heartbeat));
     let shutdown = state.realtime.shutdown_signal();
+    let revoked = Box::pin(revocation::ended(state.clone(), holder));
     let st = SseState {
+        revoked,
         guard: state.metrics.connection_opened(Transport::Sse),
         _admitted: admitted,
         run_id,
@@ -100,6 +102,8 @@ struct SseState {
     first: bool,
     heartbeat: Pin<Box<Sleep>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Resolves when the credentials are revoked: the stream ends (a reconnect gets 401).
+    revoked: Pin<Box<dyn std::future::Future<Output = String> + Send>>,
     guard: GaugeGuard,
     _admitted: Admitted,
 }
@@ -180,6 +184,10 @@ async fn step(mut st: SseState) -> Step {
         let first = tokio::select! {
             biased;
             _ = st.shutdown.changed() => return None,
+            why = &mut st.revoked => {
+                tracing::debug!(run = %st.run_id, %why, "SSE stream closed: access revoked");
+                return None;
+            }
             r = st.rx.recv() => r,
             () = &mut st.heartbeat => {
                 st.reset_heartbeat();

@@ -17,6 +17,7 @@ use super::{admit, is_fallback, query_u64, Admitted, Scope, Target};
 use crate::server::auth::{authenticate, token_from_headers, Viewer};
 use crate::server::error::ApiError;
 use crate::server::metrics::{Metrics, Transport};
+use crate::server::realtime::revocation::{self, Holder};
 use crate::server::state::AppState;
 use crate::server::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -27,6 +28,8 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Poll};
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
@@ -61,8 +64,8 @@ pub async fn project_socket(
 enum HeaderAuth {
     /// None usable: authenticate with the first message.
     None,
-    /// The viewer and when its token expires (unix seconds).
-    Viewer(Viewer, i64),
+    /// The viewer and whose credentials hold the connection open.
+    Viewer(Viewer, Holder),
     Invalid(ApiError),
 }
 
@@ -79,14 +82,14 @@ async fn header_auth(state: &AppState, headers: &HeaderMap) -> HeaderAuth {
     };
     if let Some(token) = token_from_headers(&only(header::AUTHORIZATION)) {
         return match authenticate(state, &token).await {
-            Ok(a) => HeaderAuth::Viewer(a.viewer, a.claims.exp),
+            Ok(a) => HeaderAuth::Viewer(a.viewer.clone(), Holder::new(&a, &token)),
             Err(e) => HeaderAuth::Invalid(e),
         };
     }
     if same_origin(headers) {
         if let Some(token) = token_from_headers(&only(header::COOKIE)) {
             if let Ok(a) = authenticate(state, &token).await {
-                return HeaderAuth::Viewer(a.viewer, a.claims.exp);
+                return HeaderAuth::Viewer(a.viewer.clone(), Holder::new(&a, &token));
             }
         }
     }
@@ -127,8 +130,8 @@ async fn upgrade(
             metrics.auth_failures.inc();
             return e.into_response();
         }
-        HeaderAuth::Viewer(viewer, exp) => match admit(&state, viewer, &target).await {
-            Ok(a) => Some((a, exp)),
+        HeaderAuth::Viewer(viewer, holder) => match admit(&state, viewer, &target).await {
+            Ok(a) => Some((a, holder)),
             Err(e) => {
                 count_refusal(&state.metrics, &e);
                 return e.into_response();
@@ -193,7 +196,7 @@ async fn serve(
     socket: WebSocket,
     state: AppState,
     target: Target,
-    pre: Option<(Admitted, i64)>,
+    pre: Option<(Admitted, Holder)>,
     after_seq: Option<u64>,
 ) {
     let _active = state.metrics.connection_opened(Transport::Ws);
@@ -204,14 +207,14 @@ async fn serve(
     if !send_now(&mut sink, hello, grace).await {
         return;
     }
-    let (admitted, expires) = match pre {
+    let (admitted, holder) = match pre {
         Some(a) => a,
         None => match Box::pin(first_message_auth(&mut sink, &mut stream, &state, &target)).await {
             Some(a) => a,
             None => return,
         },
     };
-    let session = Session::new(state, admitted, after_seq, expires);
+    let session = Session::new(state, admitted, after_seq, holder);
     session.run(sink, stream).await;
 }
 
@@ -221,7 +224,7 @@ async fn first_message_auth(
     stream: &mut Stream,
     state: &AppState,
     target: &Target,
-) -> Option<(Admitted, i64)> {
+) -> Option<(Admitted, Holder)> {
     let c = &state.realtime.config;
     let deadline = Instant::now() + c.auth_timeout;
     let mut limiter = RateLimiter::new(c, std::time::Instant::now());
@@ -271,8 +274,8 @@ async fn first_message_auth(
         }
         let reply = match protocol::parse(text.as_str()) {
             Ok(ClientMessage::Auth { token }) => {
-                let (viewer, exp) = match authenticate(state, &token).await {
-                    Ok(a) => (a.viewer, a.claims.exp),
+                let (viewer, holder) = match authenticate(state, &token).await {
+                    Ok(a) => (a.viewer.clone(), Holder::new(&a, &token)),
                     Err(e) => {
                         state.metrics.transport(Transport::Ws).auth_failures.inc();
                         send_close(sink, close::UNAUTHORIZED, &e.to_string(), c.close_grace).await;
@@ -284,7 +287,7 @@ async fn first_message_auth(
                         if !send_now(sink, protocol::authenticated_json(), c.close_grace).await {
                             return None;
                         }
-                        return Some((admitted, exp));
+                        return Some((admitted, holder));
                     }
                     Err(e) => {
                         count_refusal(&state.metrics, &e);
@@ -438,13 +441,17 @@ struct Session {
     project_lagged: bool,
     /// When the token the connection was opened with expires: the connection ends then (4401).
     token_expires: Instant,
+    /// Resolves with the reason when the credentials are revoked (`revocation`).
+    revoked: Pin<Box<dyn Future<Output = String> + Send>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     _admitted: Admitted,
 }
 
 impl Session {
-    fn new(state: AppState, admitted: Admitted, after_seq: Option<u64>, expires: i64) -> Self {
+    fn new(state: AppState, admitted: Admitted, after_seq: Option<u64>, holder: Holder) -> Self {
         let now = Instant::now();
+        let expires = holder.expires;
+        let revoked = Box::pin(revocation::ended(state.clone(), holder));
         // Capped at a year: an `Instant` cannot reach arbitrarily far.
         let left = expires
             .saturating_sub(chrono::Utc::now().timestamp())
@@ -485,6 +492,7 @@ impl Session {
             stalled_since: None,
             project_lagged: false,
             token_expires,
+            revoked,
             cursors,
             rx,
             out: Outbox::default(),
@@ -570,6 +578,7 @@ impl Session {
                 },
                 item = self.rx.recv(), if !full => self.on_bus(item),
                 _ = self.shutdown.changed() => Flow::Close(1012, "server restarting; reconnect and resume".into()),
+                why = &mut self.revoked => Flow::Close(close::UNAUTHORIZED, why),
                 () = &mut timer => self.on_timer(),
             };
             match flow {

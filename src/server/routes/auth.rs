@@ -197,6 +197,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     if let Some(token) = auth::token_from_headers(&headers) {
         if let Ok(claims) = state.keys.verify(&token, TokenKind::Session) {
             state.store.revoke_session(&claims.jti, claims.exp).await?;
+            // Streams already open (and those of build tokens it issued) close now.
+            state.realtime.revocations.revoke(
+                crate::server::realtime::revocation::Revoked::Session(claims.jti.clone()),
+            );
             tracing::info!(user_id = %claims.sub, "signed out");
         }
     }

@@ -123,6 +123,7 @@ async fn create_run(
             &run_id,
             now.timestamp(),
             uuid::Uuid::new_v4().simple().to_string(),
+            Some(&user.session),
         ))
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a build token: {e}")))?;
     state

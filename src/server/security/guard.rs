@@ -78,11 +78,17 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
     };
     let state = &guard.state;
     let mut token = auth::token_from_headers(req.headers());
+    let mut from_url = false;
     if token.is_none() && matches!(access, Access::RunViewer | Access::InBand) {
         token = auth::query_token(req.uri().query());
+        from_url = token.is_some();
     }
     let authenticated = match token {
-        Some(t) => match auth::authenticate(state, &t).await {
+        Some(t) => match if from_url {
+            auth::authenticate_from_url(state, &t).await
+        } else {
+            auth::authenticate(state, &t).await
+        } {
             Ok(a) => Some(a),
             // A stale cookie must not stop someone from signing in again.
             Err(e) if matches!(access, Access::User | Access::RunViewer) => {

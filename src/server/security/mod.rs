@@ -247,7 +247,7 @@ async fn csrf(State(policy): State<CsrfPolicy>, req: Request, next: Next) -> Res
     match policy.check(req.method(), req.headers()) {
         Ok(()) => next.run(req).await,
         Err(why) => {
-            tracing::warn!(method = %req.method(), uri = %req.uri(), why, "CSRF check refused a request");
+            tracing::warn!(method = %req.method(), uri = %crate::server::telemetry::redacted_uri(req.uri()), why, "CSRF check refused a request");
             ApiError::Coded {
                 status: StatusCode::FORBIDDEN,
                 code: "csrf_rejected",
