@@ -1218,3 +1218,47 @@ async fn a_session_token_is_refused_in_the_url_and_a_build_token_is_not() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// `/metrics` is public on loopback (every other test), private on a public address: a
+/// bearer metrics token opens it, and `--metrics-public` makes it public on purpose.
+#[tokio::test]
+async fn metrics_are_private_beyond_loopback() {
+    use youmeyou::server::secrets::Secret;
+    let s = start(|c| {
+        c.addr = "0.0.0.0:3000".parse().unwrap();
+        c.security.metrics_token = Some(Secret::new(b"metrics-token-123456".to_vec()));
+    })
+    .await;
+    let (status, code) = error_code(s.req(Method::GET, "/metrics").send().await.unwrap()).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let wrong = s
+        .bearer(Method::GET, "/metrics", "metrics-token-12345")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = s
+        .bearer(Method::GET, "/metrics", "metrics-token-123456")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("youmeyou_"));
+    let public = start(|c| {
+        c.addr = "0.0.0.0:3000".parse().unwrap();
+        c.security.metrics_public = true;
+    })
+    .await;
+    assert_eq!(
+        public
+            .req(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

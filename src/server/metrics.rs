@@ -555,19 +555,73 @@ fn escape_label(v: &str) -> String {
 }
 
 /// `GET /metrics`: the registry as Prometheus text.
-pub async fn handler(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+pub async fn handler(
+    State(state): State<crate::server::state::AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let security = &state.config.security;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Err(why) = metrics_access(
+        state.config.addr.ip().is_loopback(),
+        security.metrics_public,
+        security.metrics_token.as_ref().map(|s| s.expose()),
+        presented,
+    ) {
+        return crate::server::error::ApiError::Unauthorized(why.into()).into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics.render(),
+        state.metrics.render(),
     )
+        .into_response()
+}
+
+/// Who may read `/metrics`: anyone when the server listens on loopback only or
+/// `--metrics-public` says so; otherwise whoever presents the `--metrics-token` as a bearer.
+pub fn metrics_access(
+    loopback: bool,
+    public: bool,
+    token: Option<&[u8]>,
+    presented: Option<&str>,
+) -> Result<(), &'static str> {
+    if loopback || public {
+        return Ok(());
+    }
+    let Some(token) = token else {
+        return Err("/metrics is private on a public address: set YOUMEYOU_METRICS_TOKEN (and send it as Authorization: Bearer) or YOUMEYOU_METRICS_PUBLIC=true");
+    };
+    use sha2::{Digest, Sha256};
+    // Digests of equal length compared: the time taken says nothing about the token.
+    match presented {
+        Some(p) if Sha256::digest(p.as_bytes()) == Sha256::digest(token) => Ok(()),
+        _ => {
+            Err("/metrics needs the metrics token: Authorization: Bearer <YOUMEYOU_METRICS_TOKEN>")
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_are_public_only_on_loopback_or_when_told() {
+        let token = Some(b"metrics-token-123456".as_slice());
+        assert!(metrics_access(true, false, None, None).is_ok());
+        assert!(metrics_access(false, true, None, None).is_ok());
+        assert!(metrics_access(false, false, None, None).is_err());
+        assert!(metrics_access(false, false, None, Some("anything")).is_err());
+        assert!(metrics_access(false, false, token, None).is_err());
+        assert!(metrics_access(false, false, token, Some("metrics-token-12345")).is_err());
+        assert!(metrics_access(false, false, token, Some("metrics-token-123456")).is_ok());
+    }
 
     #[test]
     fn type_index_follows_all() {

@@ -106,6 +106,9 @@ impl AppState {
         // (telemetry's writer) and from every LLM error text stored or shown to users.
         let redactor = crate::server::telemetry::redactor();
         redactor.register_bytes(jwt_secret.expose());
+        if let Some(token) = &config.security.metrics_token {
+            redactor.register_bytes(token.expose());
+        }
         for previous in &config.security.jwt_previous_secrets {
             redactor.register_bytes(previous.expose());
         }

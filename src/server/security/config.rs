@@ -52,6 +52,17 @@ pub struct SecurityArgs {
         default_value = "auto"
     )]
     pub cookie_secure: CookieSecure,
+    /// Serve `/metrics` to anyone even when listening beyond loopback.
+    #[arg(long, env = "YOUMEYOU_METRICS_PUBLIC", default_value_t = false)]
+    pub metrics_public: bool,
+    /// Bearer secret for `/metrics` when the server listens beyond loopback (≥ 16 characters).
+    #[arg(
+        long,
+        env = "YOUMEYOU_METRICS_TOKEN",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,6 +72,8 @@ pub struct SecurityConfig {
     pub jwt_previous_secrets: Vec<Secret>,
     pub trust_proxy: bool,
     pub cookie_secure: CookieSecure,
+    pub metrics_public: bool,
+    pub metrics_token: Option<Secret>,
 }
 
 /// `scheme://host[:port]` in lowercase, or why not.
@@ -103,11 +116,23 @@ impl SecurityArgs {
             }
             jwt_previous_secrets.push(Secret::new(secret.as_bytes().to_vec()));
         }
+        let metrics_token = match self.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.len() < 16 => {
+                return Err(ConfigError {
+                    flag: "--metrics-token (YOUMEYOU_METRICS_TOKEN)",
+                    message: "must be at least 16 characters".into(),
+                })
+            }
+            Some(t) => Some(Secret::new(t.as_bytes().to_vec())),
+        };
         Ok(SecurityConfig {
             cors_origins,
             jwt_previous_secrets,
             trust_proxy: self.trust_proxy,
             cookie_secure: self.cookie_secure,
+            metrics_public: self.metrics_public,
+            metrics_token,
         })
     }
 }
