@@ -6,6 +6,8 @@ use crate::server::config::ConfigError;
 use clap::Args;
 use std::time::Duration;
 
+const MIB: u64 = 1024 * 1024;
+
 /// What one tier may do.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TierLimits {
@@ -21,6 +23,8 @@ pub struct TierLimits {
     pub budget_usd: f64,
     /// Projects a user may own.
     pub max_projects: u32,
+    /// Bytes a user's canvas history and generated files may take.
+    pub storage_bytes: u64,
 }
 
 impl TierLimits {
@@ -31,6 +35,7 @@ impl TierLimits {
         max_plan_tasks: 20,
         budget_usd: 0.50,
         max_projects: 20,
+        storage_bytes: 100 * MIB,
     };
     pub const PREMIUM: TierLimits = TierLimits {
         runs_per_day: 500,
@@ -39,6 +44,7 @@ impl TierLimits {
         max_plan_tasks: 80,
         budget_usd: 5.00,
         max_projects: 500,
+        storage_bytes: 5 * 1024 * MIB,
     };
 
     /// The request-rate bucket of this tier.
@@ -99,6 +105,7 @@ impl LimitsConfig {
             max_plan_tasks: 200,
             budget_usd: 100.0,
             max_projects: 10_000,
+            storage_bytes: 100 * 1024 * MIB,
         };
         Self {
             free: wide,
@@ -134,6 +141,22 @@ pub struct LimitArgs {
     /// Projects a free user may own.
     #[arg(long, env = "YOUMEYOU_FREE_MAX_PROJECTS", default_value_t = TierLimits::FREE.max_projects, value_name = "N")]
     pub free_max_projects: u32,
+    /// MiB of canvas history and generated files a free user may keep.
+    #[arg(
+        long,
+        env = "YOUMEYOU_FREE_STORAGE_MB",
+        default_value_t = 100,
+        value_name = "MIB"
+    )]
+    pub free_storage_mb: u64,
+    /// MiB of canvas history and generated files a premium user may keep.
+    #[arg(
+        long,
+        env = "YOUMEYOU_PREMIUM_STORAGE_MB",
+        default_value_t = 5_120,
+        value_name = "MIB"
+    )]
+    pub premium_storage_mb: u64,
     /// Runs a premium user may start per UTC day.
     #[arg(long, env = "YOUMEYOU_PREMIUM_RUNS_PER_DAY", default_value_t = TierLimits::PREMIUM.runs_per_day, value_name = "N")]
     pub premium_runs_per_day: u32,
@@ -188,7 +211,25 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     pub fn into_config(self) -> Result<LimitsConfig, ConfigError> {
-        let free = tier_limits(
+        let storage = |flag: &'static str, mb: u64| {
+            if (1..=10_000_000).contains(&mb) {
+                Ok(mb * MIB)
+            } else {
+                Err(ConfigError {
+                    flag,
+                    message: format!("'{mb}' is not a whole number of MiB from 1 to 10000000"),
+                })
+            }
+        };
+        let free_storage = storage(
+            "--free-storage-mb (YOUMEYOU_FREE_STORAGE_MB)",
+            self.free_storage_mb,
+        )?;
+        let premium_storage = storage(
+            "--premium-storage-mb (YOUMEYOU_PREMIUM_STORAGE_MB)",
+            self.premium_storage_mb,
+        )?;
+        let mut free = tier_limits(
             "free",
             [
                 self.free_runs_per_day,
@@ -199,7 +240,8 @@ impl LimitArgs {
             ],
             self.free_budget_usd,
         )?;
-        let premium = tier_limits(
+        free.storage_bytes = free_storage;
+        let mut premium = tier_limits(
             "premium",
             [
                 self.premium_runs_per_day,
@@ -210,6 +252,7 @@ impl LimitArgs {
             ],
             self.premium_budget_usd,
         )?;
+        premium.storage_bytes = premium_storage;
         let positive = |flag: &'static str, value: u32| {
             if value == 0 {
                 Err(ConfigError {
@@ -288,6 +331,7 @@ fn tier_limits(tier: &'static str, n: [u32; 5], budget: f64) -> Result<TierLimit
         max_plan_tasks: plan_tasks,
         budget_usd: budget,
         max_projects: projects,
+        storage_bytes: TierLimits::FREE.storage_bytes,
     })
 }
 

@@ -170,6 +170,46 @@ impl Quotas {
         Ok(Some(user.tier))
     }
 
+    /// Makes room for `adding` more bytes of the user's canvas history and generated files:
+    /// within the tier's quota nothing happens; over it, the user's oldest canvas versions
+    /// (never a project's current one) are pruned first; if that is not enough the write is
+    /// refused with `422 storage_quota`, before anything is written.
+    pub async fn make_room(&self, user_id: &str, adding: u64) -> Result<(), ApiError> {
+        let tier = self.tier_of(user_id).await?.unwrap_or(Tier::Free);
+        let quota = self.tier_limits(tier).storage_bytes;
+        let used = self.store.storage_used(user_id).await?;
+        let after = used.saturating_add(adding);
+        if after <= quota {
+            return Ok(());
+        }
+        let freed = self
+            .store
+            .prune_canvas_history(user_id, after - quota)
+            .await?;
+        if freed > 0 {
+            tracing::info!(
+                user_id,
+                freed,
+                "pruned old canvas versions to stay within the storage quota"
+            );
+        }
+        if after.saturating_sub(freed) <= quota {
+            return Ok(());
+        }
+        let mib = |b: u64| b as f64 / 1_048_576.0;
+        Err(ApiError::Coded {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "storage_quota",
+            message: format!(
+                "Your storage is full: {:.1} MiB of {:.0} MiB used (canvas history and generated files; old canvas versions were already pruned). Delete runs or projects you no longer need{}.",
+                mib(used.saturating_sub(freed)),
+                mib(quota),
+                if tier == Tier::Free { ", or upgrade to premium" } else { "" }
+            ),
+            retry_after: None,
+        })
+    }
+
     /// Forgets a cached tier (after a change made by this process).
     pub fn forget_tier(&self, user_id: &str) {
         if let Ok(mut cache) = self.tiers.lock() {

@@ -197,6 +197,9 @@ async fn save_canvas(
 ) -> Result<Json<Value>, ApiError> {
     let project = owned_project(&state, &user, &id).await?;
     validate_canvas(&canvas, &CanvasLimits::default()).map_err(canvas_error)?;
+    // The version this write stores: its serialised size counts against the quota.
+    let adding = serde_json::to_vec(&canvas).map_or(0, |v| v.len() as u64);
+    state.quotas.make_room(&user.id, adding).await?;
     match state
         .store
         .save_canvas(&project.id, &canvas, Some(canvas.version), None)

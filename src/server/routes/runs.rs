@@ -64,6 +64,10 @@ fn origin(headers: &HeaderMap) -> (String, String) {
     (if tls { "https" } else { "http" }.to_string(), host)
 }
 
+/// Room a run needs to start: what a large plan's files and canvas versions take (its files
+/// are capped per task and plan; see docs/LIMITS.md).
+const RUN_STORAGE_RESERVE: u64 = 1024 * 1024;
+
 async fn create_run(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -76,6 +80,11 @@ async fn create_run(
         Some(owner) if owner == user.id => {}
         _ => return Err(ApiError::NotFound("project")),
     }
+    // A run writes files and canvas versions: a full storage refuses it before it starts.
+    state
+        .quotas
+        .make_room(&user.id, RUN_STORAGE_RESERVE)
+        .await?;
     // Repeated fatal LLM failures (bad key, unknown model, budget) pause the user's new runs.
     if let Some(llm) = &state.llm {
         llm.check_user(&user.id)?;

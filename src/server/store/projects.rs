@@ -105,4 +105,11 @@ pub trait ProjectStore: Send + Sync {
         project_id: &str,
         version: u64,
     ) -> Result<Option<(Canvas, CanvasVersionInfo)>, StoreError>;
+
+    /// Bytes the owner's stored canvas versions and generated files take.
+    async fn storage_used(&self, owner_id: &str) -> Result<u64, StoreError>;
+
+    /// Deletes the owner's oldest canvas versions (never a project's current one) until at
+    /// least `bytes` are freed or none is left; returns the bytes freed.
+    async fn prune_canvas_history(&self, owner_id: &str, bytes: u64) -> Result<u64, StoreError>;
 }

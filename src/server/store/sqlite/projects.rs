@@ -265,6 +265,50 @@ impl ProjectStore for SqliteStore {
         })
     }
 
+    async fn storage_used(&self, owner_id: &str) -> Result<u64, StoreError> {
+        let used: i64 = sqlx::query_scalar(
+            "SELECT
+               (SELECT COALESCE(SUM(LENGTH(CAST(cv.canvas AS BLOB))), 0) FROM canvas_versions cv
+                  JOIN projects p ON p.id = cv.project_id WHERE p.owner_id = ?1)
+             + (SELECT COALESCE(SUM(f.bytes), 0) FROM files f
+                  JOIN runs r ON r.id = f.run_id WHERE r.owner_id = ?1)",
+        )
+        .bind(owner_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(to_u64(used))
+    }
+
+    async fn prune_canvas_history(&self, owner_id: &str, bytes: u64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT cv.project_id, cv.version, LENGTH(CAST(cv.canvas AS BLOB)) AS n
+               FROM canvas_versions cv JOIN projects p ON p.id = cv.project_id
+              WHERE p.owner_id = ? AND cv.version < p.canvas_version
+              ORDER BY cv.created_at, cv.version",
+        )
+        .bind(owner_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut freed = 0u64;
+        for row in rows {
+            if freed >= bytes {
+                break;
+            }
+            let project: String = row.try_get("project_id")?;
+            let version: i64 = row.try_get("version")?;
+            let n: i64 = row.try_get("n")?;
+            sqlx::query("DELETE FROM canvas_versions WHERE project_id = ? AND version = ?")
+                .bind(&project)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            freed += to_u64(n);
+        }
+        tx.commit().await?;
+        Ok(freed)
+    }
+
     async fn list_canvas_versions(
         &self,
         project_id: &str,
