@@ -75,6 +75,15 @@ async fn all_closed(streams: Vec<TcpStream>, guard: Duration) -> usize {
     done.unwrap_or_else(|_| panic!("not all {n} slow connections were closed within {guard:?}"))
 }
 
+async fn metrics_text(s: &support::TestServer) -> String {
+    let r = s
+        .req(reqwest::Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap();
+    r.text().await.unwrap()
+}
+
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(series))
@@ -110,14 +119,7 @@ async fn slow_clients_are_capped_per_address_and_closed_after_the_header_timeout
         let r = fresh.get(s.url("/health")).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    let metrics = s
-        .req(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&s).await;
     let refused = metric(
         &metrics,
         "youmeyou_http_connections_refused_total{reason=\"per_ip\"}",
@@ -161,14 +163,7 @@ async fn slow_clients_are_capped_per_address_and_closed_after_the_header_timeout
     idle.read_exact(&mut head).await.unwrap();
     assert_eq!(&head, b"HTTP/1.1 200");
     assert!(all_closed(vec![idle], Duration::from_secs(30)).await == 1);
-    let metrics = s
-        .req(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&s).await;
     assert!(
         metric(&metrics, "youmeyou_http_connections ") <= 2.0,
         "{metrics}"

@@ -25,6 +25,17 @@ pub fn head(text: &str, max: usize) -> &str {
         .map_or(text, |(cut, _)| &text[..cut])
 }
 
+/// The normalised words of a label or id, or `None` when it cannot name a node: empty, or a
+/// one-word name shorter than four letters ("db", "api") that would match everything.
+fn name_words(name: &str) -> Option<Vec<String>> {
+    let words: Vec<String> = mentions::tokens(head(name, MAX_NAME_CHARS))
+        .into_iter()
+        .map(|t| t.norm)
+        .collect();
+    let generic = words.len() == 1 && words[0].len() < 4;
+    (!words.is_empty() && !generic).then_some(words)
+}
+
 /// The node whose label or id is quoted in `tokens` as a whole word sequence; the longest
 /// quote wins, and among equally long ones the first node on the canvas. One-word names
 /// shorter than four letters ("db", "api") are ignored: they would match everything.
@@ -35,13 +46,9 @@ pub fn named_node<'a>(tokens: &[Token], canvas: &'a Canvas) -> Option<&'a Node> 
     let mut names: Vec<(usize, usize, usize)> = Vec::new(); // (node, pattern, words)
     for (i, node) in canvas.nodes.iter().enumerate() {
         for name in [&node.label, &node.id] {
-            let words: Vec<String> = mentions::tokens(head(name, MAX_NAME_CHARS))
-                .into_iter()
-                .map(|t| t.norm)
-                .collect();
-            if words.is_empty() || (words.len() == 1 && words[0].len() < 4) {
+            let Some(words) = name_words(name) else {
                 continue;
-            }
+            };
             // Spaces never occur inside a token, so " a b " matches exactly the sequence a, b.
             let key = format!(" {} ", words.join(" "));
             let next = patterns.len();
@@ -90,13 +97,9 @@ mod tests {
         let mut best: Option<(usize, &Node)> = None;
         for node in &canvas.nodes {
             for name in [&node.label, &node.id] {
-                let words: Vec<String> = mentions::tokens(head(name, MAX_NAME_CHARS))
-                    .into_iter()
-                    .map(|t| t.norm)
-                    .collect();
-                if words.is_empty() || (words.len() == 1 && words[0].len() < 4) {
+                let Some(words) = name_words(name) else {
                     continue;
-                }
+                };
                 let found = norms
                     .windows(words.len())
                     .any(|w| w.iter().zip(&words).all(|(a, b)| a == b));
