@@ -76,6 +76,47 @@ export async function seedBasicAuthCanvas(page: Page, projectId: string): Promis
   expect(response.status(), await response.text()).toBe(200);
 }
 
+const LARGE_CANVAS_KINDS = ['microservice', 'database', 'cache', 'queue', 'gateway', 'frontend', 'monitoring', 'load_balancer'];
+
+/**
+ * Saves an `n`-node canvas into the project: a grid of 20 columns (240 px apart, rows 140 px
+ * apart, so the gaps between nodes are empty background), nodes `n0`…, labelled
+ * `Component 0`…, each with one config fact, chained by edges along each row.
+ */
+export async function seedLargeCanvas(page: Page, projectId: string, n: number): Promise<void> {
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    type: LARGE_CANVAS_KINDS[i % LARGE_CANVAS_KINDS.length],
+    label: `Component ${i}`,
+    position: { x: (i % 20) * 240, y: Math.floor(i / 20) * 140 },
+    config: { instances: (i % 5) + 1 },
+  }));
+  const edges = Array.from({ length: n - 1 }, (_, i) => i + 1)
+    .filter((i) => i % 20 !== 0)
+    .map((i) => ({ id: `e${i}`, source: `n${i - 1}`, target: `n${i}`, type: 'api-call' }));
+  const response = await page.request.put(`/api/projects/${projectId}/canvas`, {
+    headers: { origin: origin(page) },
+    data: { version: 0, nodes, edges },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+}
+
+/**
+ * A fresh account's 300-node workspace, hydrated and fitted to view (the smallest zoom, so the
+ * canvas draws shapes only). Returns the canvas panel.
+ */
+export async function openFittedLargeCanvas(page: Page, tag: string, name: string) {
+  await signUpViaApi(page, tag);
+  const projectId = await createProject(page, name);
+  await seedLargeCanvas(page, projectId, 300);
+  await openWorkspace(page, projectId);
+  const canvas = page.getByTestId('canvas');
+  await expect(canvas.locator('[data-node-id]')).toHaveCount(300);
+  await canvas.getByRole('button', { name: 'Fit to view' }).click();
+  await expect(canvas.locator('.acanvas__svg')).toHaveAttribute('data-detail', 'shapes');
+  return canvas;
+}
+
 /** Opens the workspace and waits until the page is hydrated. */
 export async function openWorkspace(page: Page, projectId: string): Promise<void> {
   await page.goto(`/projects/${projectId}`);
