@@ -95,7 +95,11 @@ async fn old_versions_are_pruned_first_and_a_full_account_is_refused_before_writ
     // D does not fit: 422 storage_quota, and nothing of D was written.
     let (status, code) = error_code(put(&s, &user, d, 0, "d").await).await;
     assert_eq!((status.as_u16(), code.as_str()), (422, "storage_quota"));
-    assert_eq!(versions(&s, &user, d).await, vec![0], "only the empty canvas of its creation");
+    assert_eq!(
+        versions(&s, &user, d).await,
+        vec![0],
+        "only the empty canvas of its creation"
+    );
     // A full account cannot start a run (it would write files); the message says what to do.
     let r = s
         .bearer(
