@@ -91,6 +91,11 @@ fn main() {
             &repeated,
         ),
         (
+            "the same canvas, prompt 'b ' + 'a ' × 1995 + 'scale it' (every name passes the word filter)",
+            format!("b {}scale it", "a ".repeat(1995)),
+            &repeated,
+        ),
+        (
             "500 nodes of 8-letter non-words (labels, ids, configs), prompt of 444 non-words",
             format!("scale {}", words.join(" ")),
             &typos,

@@ -142,8 +142,10 @@ pub const CORRECTION_BUDGET: u32 = 300_000;
 /// names, and the comparisons spent.
 struct Analysis {
     memo: HashMap<String, Option<&'static str>>,
-    /// The technologies each text names (labels and configs are read by several rules).
+    /// The technologies and features each text names (labels and configs are read by
+    /// several rules).
     technologies: HashMap<String, Vec<&'static Technology>>,
+    features: HashMap<String, Vec<&'static str>>,
     spent: u32,
     budget: u32,
 }
@@ -169,6 +171,7 @@ pub fn analysis_with_budget<T>(budget: u32, f: impl FnOnce() -> T) -> (T, u32) {
         *a.borrow_mut() = Some(Analysis {
             memo: HashMap::new(),
             technologies: HashMap::new(),
+            features: HashMap::new(),
             spent: 0,
             budget,
         })
@@ -261,10 +264,24 @@ pub fn features_in_tokens(
 
 /// Feature keys named in `text`, first mention first.
 pub fn features_in(text: &str) -> Vec<&'static str> {
-    features_in_tokens(&tokens(text), &[])
+    let remembered = ANALYSIS.with(|a| {
+        a.borrow()
+            .as_ref()
+            .and_then(|s| s.features.get(text).cloned())
+    });
+    if let Some(known) = remembered {
+        return known;
+    }
+    let found: Vec<&'static str> = features_in_tokens(&tokens(text), &[])
         .into_iter()
         .map(|(f, _)| f.key)
-        .collect()
+        .collect();
+    ANALYSIS.with(|a| {
+        if let Some(s) = a.borrow_mut().as_mut() {
+            s.features.insert(text.to_string(), found.clone());
+        }
+    });
+    found
 }
 
 /// Data domains named in `text`, first mention first, without companions.

@@ -6,7 +6,7 @@
 //! their product: a 4,000-character prompt against 500 labels of 200 characters takes
 //! milliseconds whatever the words (BENCHMARKS.md, "Intent analysis, worst case").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::AhoCorasick;
 
@@ -40,6 +40,9 @@ fn name_words(name: &str) -> Option<Vec<String>> {
 /// quote wins, and among equally long ones the first node on the canvas. One-word names
 /// shorter than four letters ("db", "api") are ignored: they would match everything.
 pub fn named_node<'a>(tokens: &[Token], canvas: &'a Canvas) -> Option<&'a Node> {
+    // A name can be quoted only if every one of its words occurs in the prompt: most names
+    // are ruled out here, before the automaton is built.
+    let in_prompt: HashSet<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
     // Distinct word sequences → the nodes (index, words) that carry them.
     let mut patterns: Vec<String> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
@@ -49,6 +52,9 @@ pub fn named_node<'a>(tokens: &[Token], canvas: &'a Canvas) -> Option<&'a Node> 
             let Some(words) = name_words(name) else {
                 continue;
             };
+            if words.len() > tokens.len() || !words.iter().all(|w| in_prompt.contains(w.as_str())) {
+                continue;
+            }
             // Spaces never occur inside a token, so " a b " matches exactly the sequence a, b.
             let key = format!(" {} ", words.join(" "));
             let next = patterns.len();
