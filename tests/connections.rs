@@ -94,6 +94,8 @@ fn metric(text: &str, series: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_are_capped_per_address_and_closed_after_the_header_timeout() {
+    // The clients and the server share this process: room for both, whatever the soft limit.
+    youmeyou::server::listener::fd::raise_open_file_limit();
     let s = support::start(|c| {
         c.connections = ConnectionConfig {
             header_timeout: Duration::from_secs(4),
@@ -175,6 +177,8 @@ async fn slow_clients_are_capped_per_address_and_closed_after_the_header_timeout
 /// throughout, and all slow connections are gone after the header timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_at_a_low_open_file_limit_keeps_answering_health() {
+    // 2,000 client sockets in this process (the server's own limit is set below).
+    youmeyou::server::listener::fd::raise_open_file_limit();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
