@@ -311,18 +311,16 @@ async fn stream_closed_cleanly_without_done_is_truncated() {
 }
 
 #[tokio::test]
-async fn hung_connection_times_out_quickly() {
+async fn a_hung_connection_hits_the_idle_timeout() {
     let (logs, _guard) = capture_logs();
     let server = FakeProvider::start(vec![Reply::Hang]).await;
     let mut config = openai(&server);
     config.idle_timeout = Duration::from_millis(300);
     let bare = OpenAiProvider::new(&config).unwrap();
-    let started = Instant::now();
     let err = bare
         .complete(&plan_request(), &mut |_| {})
         .await
         .unwrap_err();
-    let took = started.elapsed();
     assert!(
         matches!(
             err,
@@ -333,11 +331,8 @@ async fn hung_connection_times_out_quickly() {
         "{err:?}"
     );
     assert!(err.retryable());
-    // At least the idle timeout; the error's kind (not a clock bound) shows it was the cut.
-    assert!(
-        took >= Duration::from_millis(300),
-        "timed out after {took:?}"
-    );
+    // The server never answers: only the idle timeout can have ended the call, and the
+    // error's kind says it was that one (no clock is read).
     assert_wire(&server, &logs, "model-planner", true);
 }
 
@@ -355,11 +350,12 @@ async fn a_stream_that_never_ends_hits_the_request_timeout() {
     let mut config = openai(&server);
     config.request_timeout = Duration::from_millis(400);
     let bare = OpenAiProvider::new(&config).unwrap();
-    let started = Instant::now();
     let err = bare
         .complete(&plan_request(), &mut |_| {})
         .await
         .unwrap_err();
+    // The trickle would end cleanly after 5 s; the error's kind shows the request timeout
+    // cut it (no clock is read).
     assert!(
         matches!(
             err,
@@ -369,8 +365,6 @@ async fn a_stream_that_never_ends_hits_the_request_timeout() {
         ),
         "{err:?}"
     );
-    // The trickle would last 5 s; the error's kind shows the 400 ms request timeout cut it.
-    assert!(started.elapsed() >= Duration::from_millis(400));
     assert_wire(&server, &logs, "model-planner", true);
 }
 
