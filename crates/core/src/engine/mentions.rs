@@ -264,24 +264,40 @@ pub fn features_in_tokens(
 
 /// Feature keys named in `text`, first mention first.
 pub fn features_in(text: &str) -> Vec<&'static str> {
-    let remembered = ANALYSIS.with(|a| {
-        a.borrow()
-            .as_ref()
-            .and_then(|s| s.features.get(text).cloned())
+    remembered(
+        text,
+        |a| &mut a.features,
+        || {
+            features_in_tokens(&tokens(text), &[])
+                .into_iter()
+                .map(|(f, _)| f.key)
+                .collect()
+        },
+    )
+}
+
+/// `compute`'s answer for `text`, remembered in `table` of the current [`analysis`] (outside
+/// one, computed every time): labels and configs are read by several rules of one analysis.
+fn remembered<T: Clone>(
+    text: &str,
+    table: fn(&mut Analysis) -> &mut HashMap<String, T>,
+    compute: impl FnOnce() -> T,
+) -> T {
+    let known = ANALYSIS.with(|a| {
+        a.borrow_mut()
+            .as_mut()
+            .and_then(|s| table(s).get(text).cloned())
     });
-    if let Some(known) = remembered {
+    if let Some(known) = known {
         return known;
     }
-    let found: Vec<&'static str> = features_in_tokens(&tokens(text), &[])
-        .into_iter()
-        .map(|(f, _)| f.key)
-        .collect();
+    let answer = compute();
     ANALYSIS.with(|a| {
         if let Some(s) = a.borrow_mut().as_mut() {
-            s.features.insert(text.to_string(), found.clone());
+            table(s).insert(text.to_string(), answer.clone());
         }
     });
-    found
+    answer
 }
 
 /// Data domains named in `text`, first mention first, without companions.
@@ -326,26 +342,19 @@ pub fn technologies_in_tokens(tokens: &[Token]) -> Vec<(&'static Technology, Phr
 }
 
 pub fn technologies_in(text: &str) -> Vec<&'static Technology> {
-    let remembered = ANALYSIS.with(|a| {
-        a.borrow()
-            .as_ref()
-            .and_then(|s| s.technologies.get(text).cloned())
-    });
-    if let Some(known) = remembered {
-        return known;
-    }
-    let mut out: Vec<&'static Technology> = Vec::new();
-    for (t, _) in technologies_in_tokens(&tokens(text)) {
-        if !out.iter().any(|o| o.key == t.key) {
-            out.push(t);
-        }
-    }
-    ANALYSIS.with(|a| {
-        if let Some(s) = a.borrow_mut().as_mut() {
-            s.technologies.insert(text.to_string(), out.clone());
-        }
-    });
-    out
+    remembered(
+        text,
+        |a| &mut a.technologies,
+        || {
+            let mut out: Vec<&'static Technology> = Vec::new();
+            for (t, _) in technologies_in_tokens(&tokens(text)) {
+                if !out.iter().any(|o| o.key == t.key) {
+                    out.push(t);
+                }
+            }
+            out
+        },
+    )
 }
 
 /// The feature a canvas node stands for, from its id, label and type words
