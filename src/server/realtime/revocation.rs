@@ -126,7 +126,10 @@ pub async fn recheck(state: &AppState, holder: &Holder) -> Option<String> {
 pub async fn ended(state: AppState, holder: Holder) -> String {
     let mut rx = state.realtime.revocations.subscribe();
     let every = state.realtime.config.revalidate_every;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    // The first check falls anywhere in [½, 1½) of the period, so streams opened together
+    // (a reconnect storm) spread their store reads instead of checking in step.
+    let first = every.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.5));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
     loop {
         tokio::select! {
             r = rx.recv() => match r {
