@@ -3,12 +3,13 @@
 //! cache's lifetime (30 s).
 
 use crate::server::auth::credentials::normalize_email;
+use crate::server::config::DatabaseTarget;
 use crate::server::limits::Tier;
-use crate::server::store::sqlite::SqliteStore;
-use crate::server::store::UserStore;
+use crate::server::store::Store;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -63,23 +64,23 @@ fn parse_tier(s: &str) -> Result<Tier, String> {
     s.parse::<Tier>().map_err(|e| e.to_string())
 }
 
-fn database_url(args: &AdminArgs) -> Result<String, String> {
-    match args.database_url.as_deref().map(str::trim) {
-        None | Some("") => {
-            let path = args.data_dir.join("youmeyou.db");
-            if !path.exists() {
-                return Err(format!(
-                    "no database at {} (set --data-dir / YOUMEYOU_DATA_DIR or DATABASE_URL)",
-                    path.display()
-                ));
-            }
-            Ok(format!("sqlite://{}", path.display()))
-        }
-        Some(url) if url.starts_with("sqlite:") => Ok(url.to_string()),
-        Some(_) => {
-            Err("invalid value for --database-url (DATABASE_URL): expected sqlite://PATH".into())
+fn database_url(args: &AdminArgs) -> Result<DatabaseTarget, String> {
+    let target = DatabaseTarget::parse(args.database_url.as_deref(), &args.data_dir)
+        .map_err(|e| format!("invalid value for --database-url (DATABASE_URL): {e}"))?;
+    if args
+        .database_url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+    {
+        let path = args.data_dir.join("youmeyou.db");
+        if !path.exists() {
+            return Err(format!(
+                "no database at {} (set --data-dir / YOUMEYOU_DATA_DIR or DATABASE_URL)",
+                path.display()
+            ));
         }
     }
+    Ok(target)
 }
 
 /// Runs an admin command; exit code 0 on success, 1 when the request failed (unknown user,
@@ -103,7 +104,7 @@ pub fn main(args: AdminArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let store = match SqliteStore::open(&url).await {
+        let store = match url.open().await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -116,12 +117,12 @@ pub fn main(args: AdminArgs) -> ExitCode {
                 set_tier(&store, &email, tier).await
             }
         };
-        store.pool().close().await;
+        store.close().await;
         code
     })
 }
 
-async fn list(store: &SqliteStore, json: bool) -> ExitCode {
+async fn list(store: &Arc<dyn Store>, json: bool) -> ExitCode {
     let users = match store.list_users().await {
         Ok(u) => u,
         Err(e) => {
@@ -149,7 +150,7 @@ async fn list(store: &SqliteStore, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn set_tier(store: &SqliteStore, email: &str, tier: Tier) -> ExitCode {
+async fn set_tier(store: &Arc<dyn Store>, email: &str, tier: Tier) -> ExitCode {
     let email = match normalize_email(email) {
         Ok(e) => e,
         Err(e) => {

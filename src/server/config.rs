@@ -37,10 +37,12 @@ pub struct ServeArgs {
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
-    /// Database URL (`sqlite://…`); overrides the data directory's database.
+    /// Database URL: `sqlite://PATH` (one instance) or `postgres://USER@HOST:PORT/DB` (any
+    /// number of instances); overrides the data directory's database.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Redis URL for the multi-instance mode (accepted and validated; not used yet).
+    /// Redis URL for the multi-instance mode: cross-instance delivery, shared limits and
+    /// command signals (docs/DEPLOY.md). Unset: one instance, in-process delivery.
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Log filter, e.g. `info` or `youmeyou=debug,tower_http=info`.
@@ -87,7 +89,42 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone)]
 pub enum DatabaseTarget {
+    /// The embedded store (one instance).
     Sqlite { url: String },
+    /// The shared store: any number of instances (docs/DEPLOY.md).
+    Postgres { url: String },
+}
+
+impl DatabaseTarget {
+    /// Reads `--database-url`: unset means the data directory's SQLite file.
+    pub fn parse(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self, String> {
+        match url.map(str::trim) {
+            None | Some("") => Ok(DatabaseTarget::Sqlite {
+                url: format!("sqlite://{}", data_dir.join("youmeyou.db").display()),
+            }),
+            Some(url) if url.starts_with("sqlite:") => Ok(DatabaseTarget::Sqlite { url: url.into() }),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(DatabaseTarget::Postgres { url: url.into() })
+            }
+            Some(_) => Err(
+                "expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE (or leave it unset to use the data directory)"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Opens the store this target names: connects, migrates, and fails with a one-line
+    /// reason when the database is unreachable or refuses us.
+    pub async fn open(&self) -> anyhow::Result<std::sync::Arc<dyn crate::server::store::Store>> {
+        Ok(match self {
+            DatabaseTarget::Sqlite { url } => {
+                std::sync::Arc::new(crate::server::store::sqlite::SqliteStore::open(url).await?)
+            }
+            DatabaseTarget::Postgres { url } => {
+                std::sync::Arc::new(crate::server::store::postgres::PgStore::open(url).await?)
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -139,24 +176,8 @@ impl ServeConfig {
         if args.data_dir.as_os_str().is_empty() {
             return Err(bad("--data-dir (YOUMEYOU_DATA_DIR)", "must not be empty"));
         }
-        let database = match args.database_url.as_deref().map(str::trim) {
-            None | Some("") => DatabaseTarget::Sqlite {
-                url: format!("sqlite://{}", args.data_dir.join("youmeyou.db").display()),
-            },
-            Some(url) if url.starts_with("sqlite:") => DatabaseTarget::Sqlite { url: url.into() },
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                return Err(bad(
-                    "--database-url (DATABASE_URL)",
-                    "PostgreSQL is not available in this version yet; use sqlite://… or leave it unset",
-                ))
-            }
-            Some(_) => {
-                return Err(bad(
-                    "--database-url (DATABASE_URL)",
-                    "expected sqlite://PATH (or leave it unset to use the data directory)",
-                ))
-            }
-        };
+        let database = DatabaseTarget::parse(args.database_url.as_deref(), &args.data_dir)
+            .map_err(|e| bad("--database-url (DATABASE_URL)", e))?;
         let redis_url = match args.redis_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {

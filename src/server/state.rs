@@ -3,7 +3,7 @@
 
 use crate::server::auth::passwords::Passwords;
 use crate::server::auth::tokens::KeyRing;
-use crate::server::config::{DatabaseTarget, ServeConfig};
+use crate::server::config::ServeConfig;
 use crate::server::limits::{MemoryLimiter, Quotas};
 use crate::server::llm::{LlmAgents, LlmPlanner, LlmRuntime};
 use crate::server::metrics::Metrics;
@@ -14,7 +14,7 @@ use crate::server::orchestrator::Orchestrator;
 use crate::server::realtime::bus::{EventBus, InProcessBus};
 use crate::server::realtime::{limits::RealtimeConfig, Realtime};
 use crate::server::secrets;
-use crate::server::store::{sqlite::SqliteStore, Store};
+use crate::server::store::Store;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -66,9 +66,7 @@ impl AppState {
             Some(s) => s.clone(),
             None => secrets::load_or_create_jwt_secret(&config.data_dir)?,
         };
-        let store: Arc<dyn Store> = match &config.database {
-            DatabaseTarget::Sqlite { url } => Arc::new(SqliteStore::open(url).await?),
-        };
+        let store: Arc<dyn Store> = config.database.open().await?;
         Self::assemble(config, store, jwt_secret, overrides)
     }
 

@@ -3,6 +3,7 @@
 //! register, sign in and seed runs straight into the database.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod services;
 pub mod watch;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
@@ -69,7 +70,7 @@ async fn start_full(
     let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
     configure(&mut config);
     let db_url = match &config.database {
-        DatabaseTarget::Sqlite { url } => url.clone(),
+        DatabaseTarget::Sqlite { url } | DatabaseTarget::Postgres { url } => url.clone(),
     };
     let state = AppState::open_with(config, overrides).await.expect("state");
     let app = youmeyou::server::router(state.clone());

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// Stored data that no longer parses (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A fenced write of a run whose lease this instance no longer holds: another instance
+    /// took the run, and this one must stop working on it.
+    #[error("the lease of run {0} was lost to another instance")]
+    LeaseLost(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

@@ -1,4 +1,4 @@
-//! Embedded schema migrations, applied in order at start, each in its own transaction and
+//! The SQLite store's schema migrations, applied in order at start, each in its own transaction and
 //! recorded in `_migrations`. Kept tiny on purpose: the SQL files are the source of truth.
 
 use sqlx::{Executor, SqlitePool};
@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "accounts",
         include_str!("../../../migrations/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "leases",
+        include_str!("../../../migrations/0003_leases.sql"),
     ),
 ];
 

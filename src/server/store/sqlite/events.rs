@@ -2,159 +2,13 @@
 //! the inserts, so `seq` never skips or repeats even across restarts.
 
 use super::SqliteStore;
+use crate::server::store::codec::parse_kind;
+use crate::server::store::group::{missing, Append, GroupResults, GroupWriter};
 use crate::server::store::{EventStore, RunEnd, StoreError};
 use async_trait::async_trait;
-use sqlx::{Row, SqlitePool};
-use std::collections::{HashMap, VecDeque};
-use tokio::sync::oneshot;
-use youmeyou_core::model::{Event, EventType, NewEvent};
-
-fn parse_kind(s: &str) -> Result<EventType, StoreError> {
-    EventType::ALL
-        .iter()
-        .copied()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {s}")))
-}
-
-/// One run's append waiting for the group commit.
-pub(super) struct Append {
-    run_id: String,
-    events: Vec<NewEvent>,
-    ts: String,
-    /// Written after the events, in the same transaction.
-    end: Option<RunEnd>,
-    reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
-}
-
-/// Most appends one commit takes; bounds the transaction (and the wait of its last caller).
-const GROUP_MAX: usize = 256;
-
-/// Group commit, leader/follower style. Every append joins `queue`; whoever holds `leader`
-/// commits everything queued in one transaction and answers each caller. A lone append
-/// becomes leader at once and commits inline (no hand-off to another task, no waiting for
-/// company); under load, the callers queued behind a commit share the next one. SQLite allows
-/// one writer at a time: concurrent runs committing separately would queue on its lock and pay
-/// one commit each.
-#[derive(Default)]
-pub(super) struct GroupCommit {
-    queue: std::sync::Mutex<VecDeque<Append>>,
-    leader: tokio::sync::Mutex<()>,
-}
-
-impl GroupCommit {
-    fn push(&self, append: Append) {
-        if let Ok(mut q) = self.queue.lock() {
-            q.push_back(append);
-        }
-    }
-
-    /// The next group, without appends whose caller has gone (cancelled before its commit:
-    /// nothing of it is written, as with a transaction never begun).
-    fn take(&self) -> Vec<Append> {
-        match self.queue.lock() {
-            Ok(mut q) => {
-                q.retain(|a| !a.reply.is_closed());
-                let n = q.len().min(GROUP_MAX);
-                q.drain(..n).collect()
-            }
-            Err(_) => Vec::new(),
-        }
-    }
-
-    async fn append(
-        &self,
-        pool: &SqlitePool,
-        run_id: &str,
-        events: &[NewEvent],
-        ts: &str,
-        end: Option<&RunEnd>,
-    ) -> Result<Vec<Event>, StoreError> {
-        let (reply, mut answer) = oneshot::channel();
-        self.push(Append {
-            run_id: run_id.to_string(),
-            events: events.to_vec(),
-            ts: ts.to_string(),
-            end: end.cloned(),
-            reply,
-        });
-        let _leading = self.leader.lock().await;
-        loop {
-            // A leader answers its group before it lets go, so an append an earlier leader
-            // took has its answer already; otherwise it is still queued (perhaps behind a
-            // full group) and is committed here.
-            match answer.try_recv() {
-                Ok(result) => return result,
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err(StoreError::Corrupt("the event append was dropped".into()))
-                }
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
-            let batch = self.take();
-            if batch.is_empty() {
-                return Err(StoreError::Corrupt("the event append was lost".into()));
-            }
-            let mut group = Requeue {
-                commit: self,
-                batch: Some(batch),
-            };
-            commit_group(pool, &mut group).await;
-        }
-    }
-}
-
-/// Puts a group that was not committed back at the head of the queue (the leader was dropped).
-struct Requeue<'a> {
-    commit: &'a GroupCommit,
-    batch: Option<Vec<Append>>,
-}
-
-impl Drop for Requeue<'_> {
-    fn drop(&mut self) {
-        if let (Some(batch), Ok(mut q)) = (self.batch.take(), self.commit.queue.lock()) {
-            for append in batch.into_iter().rev() {
-                if !append.reply.is_closed() {
-                    q.push_front(append);
-                }
-            }
-        }
-    }
-}
-
-/// Commits the group; if this future is dropped mid-commit the transaction rolls back and
-/// `Requeue` hands the group (minus callers that went away) to the next leader.
-async fn commit_group(pool: &SqlitePool, group: &mut Requeue<'_>) {
-    let outcome = match group.batch.as_deref() {
-        Some(appends) => write_group(pool, appends).await,
-        None => return,
-    };
-    let appends = group.batch.take().unwrap_or_default();
-    match outcome {
-        Ok(results) => {
-            for (append, result) in appends.into_iter().zip(results) {
-                let _ = append.reply.send(result);
-            }
-        }
-        // The transaction failed: retry each append on its own so one bad append does not
-        // fail the others.
-        Err(_) if appends.len() > 1 => {
-            for append in appends {
-                let result = match write_group(pool, std::slice::from_ref(&append)).await {
-                    Ok(mut r) => r
-                        .pop()
-                        .unwrap_or(Err(StoreError::Corrupt("no result".into()))),
-                    Err(e) => Err(e),
-                };
-                let _ = append.reply.send(result);
-            }
-        }
-        Err(e) => {
-            if let Some(append) = appends.into_iter().next() {
-                let _ = append.reply.send(Err(e));
-            }
-        }
-    }
-}
+use sqlx::Row;
+use std::collections::HashMap;
+use youmeyou_core::model::{Event, NewEvent};
 
 /// Rows of one multi-row `INSERT` (5 parameters each; well under SQLite's 32,766).
 const INSERT_ROWS: usize = 400;
@@ -164,10 +18,17 @@ const INSERT_ROWS: usize = 400;
 /// the events. Each statement is a round trip to sqlx's SQLite thread, so statements per
 /// event, not the SQLite work, would bound the log's throughput. An append for an unknown run
 /// gets `NotFound` (and writes nothing) without failing the others.
+#[async_trait]
+impl GroupWriter for SqliteStore {
+    async fn write_group(&self, batch: &[Append]) -> Result<GroupResults, StoreError> {
+        write_group(&self.pool, batch).await
+    }
+}
+
 async fn write_group(
-    pool: &SqlitePool,
+    pool: &sqlx::SqlitePool,
     batch: &[Append],
-) -> Result<Vec<Result<Vec<Event>, StoreError>>, StoreError> {
+) -> Result<GroupResults, StoreError> {
     // Serialise before the transaction: the write lock is held for SQL only.
     let mut payloads = Vec::with_capacity(batch.len());
     for append in batch {
@@ -179,11 +40,12 @@ async fn write_group(
         payloads.push(data);
     }
     // Events per run in this group, runs in order of first appearance.
-    let mut totals: Vec<(&str, i64)> = Vec::new();
+    // A run's appends in one group come from one instance, so they carry the same fence.
+    let mut totals: Vec<(&str, i64, Option<i64>)> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
     for append in batch {
         let i = *index.entry(&append.run_id).or_insert_with(|| {
-            totals.push((&append.run_id, 0));
+            totals.push((&append.run_id, 0, append.fence));
             totals.len() - 1
         });
         totals[i].1 += append.events.len() as i64;
@@ -193,10 +55,13 @@ async fn write_group(
     let mut bump = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "UPDATE runs SET last_seq = last_seq + v.column2 FROM (",
     );
-    bump.push_values(&totals, |mut row, (run, n)| {
-        row.push_bind(*run).push_bind(*n);
+    bump.push_values(&totals, |mut row, (run, n, fence)| {
+        row.push_bind(*run).push_bind(*n).push_bind(*fence);
     });
-    bump.push(") AS v WHERE runs.id = v.column1 RETURNING runs.id, runs.last_seq");
+    bump.push(
+        ") AS v WHERE runs.id = v.column1 AND (v.column3 IS NULL OR runs.lease_epoch = v.column3) \
+         RETURNING runs.id, runs.last_seq",
+    );
     let rows = bump.build().fetch_all(&mut *tx).await?;
     // The next `seq` of every run found: its new last_seq minus this group's events, plus one.
     let mut next: HashMap<&str, i64> = HashMap::with_capacity(rows.len());
@@ -204,7 +69,7 @@ async fn write_group(
         let id: String = row.try_get(0)?;
         let last: i64 = row.try_get(1)?;
         if let Some(&i) = index.get(id.as_str()) {
-            let (run, n) = totals[i];
+            let (run, n, _) = totals[i];
             next.insert(run, last - n + 1);
         }
     }
@@ -213,7 +78,7 @@ async fn write_group(
     let mut inserts: Vec<(&str, i64, &str, &str, &str)> = Vec::new();
     for (append, data) in batch.iter().zip(&payloads) {
         let Some(seq) = next.get_mut(append.run_id.as_str()) else {
-            results.push(Err(StoreError::NotFound("run")));
+            results.push(Err(missing(append)));
             continue;
         };
         let mut stored = Vec::with_capacity(append.events.len());
@@ -274,8 +139,9 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let fence = self.leases.fence(run_id);
         self.commits
-            .append(&self.pool, run_id, events, ts, None)
+            .append(self, run_id, events, ts, None, fence)
             .await
     }
 
@@ -286,8 +152,9 @@ impl EventStore for SqliteStore {
         ts: &str,
         end: &RunEnd,
     ) -> Result<Vec<Event>, StoreError> {
+        let fence = self.leases.fence(run_id);
         self.commits
-            .append(&self.pool, run_id, events, ts, Some(end))
+            .append(self, run_id, events, ts, Some(end), fence)
             .await
     }
 

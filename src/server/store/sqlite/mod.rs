@@ -2,6 +2,7 @@
 //! SQLite (busy timeout), reads run concurrently. One file per area, like the traits.
 
 mod events;
+mod leases;
 mod projects;
 mod runs;
 mod users;
@@ -17,7 +18,9 @@ use std::time::Duration;
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     /// The event log's group commit (events.rs).
-    commits: std::sync::Arc<events::GroupCommit>,
+    pub(crate) commits: std::sync::Arc<crate::server::store::group::GroupCommit>,
+    /// The run leases this instance holds (leases.rs); writes of those runs are fenced.
+    pub(crate) leases: std::sync::Arc<crate::server::store::lease::HeldLeases>,
 }
 
 impl SqliteStore {
@@ -49,6 +52,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             commits: Default::default(),
+            leases: Default::default(),
         })
     }
 
@@ -81,6 +85,14 @@ fn spawn_checkpointer(pool: SqlitePool) {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

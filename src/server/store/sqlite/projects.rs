@@ -12,20 +12,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use youmeyou_core::model::Canvas;
 
-/// Run statuses that are not final: a project with such a run cannot be deleted.
-const ACTIVE_RUN_STATUSES: &str = "('queued', 'analyzing', 'planning', 'running')";
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
+use crate::server::store::codec::{now, to_i64, to_u64, ACTIVE_RUN_STATUSES};
 
 fn parse_canvas(text: &str, version: i64) -> Result<Canvas, StoreError> {
     let mut canvas: Canvas = serde_json::from_str(text)?;

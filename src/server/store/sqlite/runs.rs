@@ -1,15 +1,16 @@
 //! Runs, tasks, modifications and files in SQLite.
 
 use super::SqliteStore;
+use crate::server::store::codec::{parse_status, status_str};
 use crate::server::store::runs::{FileMeta, RunRecord, RunRef, TaskRecord};
 use crate::server::store::{RunStore, StoreError};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-use youmeyou_core::model::{GeneratedFile, Modification, Task, TaskStatus};
+use youmeyou_core::model::{GeneratedFile, Modification, Task};
 
-const RUN_COLUMNS: &str = "id, project_id, owner_id, prompt, status, intent, path, path_reason, context, summary, error, last_seq, created_at, started_at, finished_at";
+pub(super) const RUN_COLUMNS: &str = "id, project_id, owner_id, prompt, status, intent, path, path_reason, context, summary, error, last_seq, created_at, started_at, finished_at";
 
 fn json_opt(row: &SqliteRow, column: &str) -> Result<Option<Value>, StoreError> {
     let text: Option<String> = row.try_get(column)?;
@@ -19,7 +20,7 @@ fn json_opt(row: &SqliteRow, column: &str) -> Result<Option<Value>, StoreError> 
     })
 }
 
-fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
+pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     let last_seq: i64 = row.try_get("last_seq")?;
     Ok(RunRecord {
         id: row.try_get("id")?,
@@ -40,22 +41,6 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     })
 }
 
-fn status_str(status: TaskStatus) -> &'static str {
-    match status {
-        TaskStatus::Pending => "pending",
-        TaskStatus::Running => "running",
-        TaskStatus::Completed => "completed",
-        TaskStatus::Failed => "failed",
-        TaskStatus::Cancelled => "cancelled",
-        TaskStatus::Regenerating => "regenerating",
-    }
-}
-
-fn parse_status(s: &str) -> Result<TaskStatus, StoreError> {
-    serde_json::from_value(Value::String(s.to_string()))
-        .map_err(|_| StoreError::Corrupt(format!("unknown task status {s}")))
-}
-
 fn file_from_row(row: &SqliteRow) -> Result<GeneratedFile, StoreError> {
     Ok(GeneratedFile {
         path: row.try_get("path")?,
@@ -63,6 +48,15 @@ fn file_from_row(row: &SqliteRow) -> Result<GeneratedFile, StoreError> {
         content: row.try_get("content")?,
         task_id: row.try_get("task_id")?,
     })
+}
+
+/// The outcome of a fenced single-row write: no row under a fence means the lease was lost
+/// (a plain write of a missing row stays a no-op, as before leases).
+pub(super) fn fenced(rows: u64, fence: Option<i64>, run_id: &str) -> Result<(), StoreError> {
+    match (rows, fence) {
+        (0, Some(_)) => Err(StoreError::LeaseLost(run_id.to_string())),
+        _ => Ok(()),
+    }
 }
 
 #[async_trait]
@@ -123,17 +117,21 @@ impl RunStore for SqliteStore {
         finished_at: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE runs SET status = ?, started_at = COALESCE(?, started_at), finished_at = COALESCE(?, finished_at), error = COALESCE(?, error) WHERE id = ?",
+        let fence = self.leases.fence(run_id);
+        let done = sqlx::query(
+            "UPDATE runs SET status = ?, started_at = COALESCE(?, started_at), finished_at = COALESCE(?, finished_at), error = COALESCE(?, error)
+             WHERE id = ? AND (?6 IS NULL OR lease_epoch = ?6)",
         )
         .bind(status)
         .bind(started_at)
         .bind(finished_at)
         .bind(error)
         .bind(run_id)
+        .bind(fence)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        fenced(done, fence, run_id)
     }
 
     async fn set_run_analysis(
@@ -142,13 +140,18 @@ impl RunStore for SqliteStore {
         intent: &Value,
         context: &Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET intent = ?, context = ? WHERE id = ?")
-            .bind(serde_json::to_string(intent)?)
-            .bind(serde_json::to_string(context)?)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let fence = self.leases.fence(run_id);
+        let done = sqlx::query(
+            "UPDATE runs SET intent = ?, context = ? WHERE id = ? AND (?4 IS NULL OR lease_epoch = ?4)",
+        )
+        .bind(serde_json::to_string(intent)?)
+        .bind(serde_json::to_string(context)?)
+        .bind(run_id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        fenced(done, fence, run_id)
     }
 
     async fn save_plan(
@@ -159,6 +162,20 @@ impl RunStore for SqliteStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The fence first: it is also the transaction's first write, which takes SQLite's
+        // write lock, so the epoch cannot change before the commit.
+        let fence = self.leases.fence(run_id);
+        let done = sqlx::query(
+            "UPDATE runs SET path = ?, path_reason = ? WHERE id = ? AND (?4 IS NULL OR lease_epoch = ?4)",
+        )
+        .bind(path)
+        .bind(reason)
+        .bind(run_id)
+        .bind(fence)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        fenced(done, fence, run_id)?;
         sqlx::query("DELETE FROM tasks WHERE run_id = ?")
             .bind(run_id)
             .execute(&mut *tx)
@@ -175,12 +192,6 @@ impl RunStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE runs SET path = ?, path_reason = ? WHERE id = ?")
-            .bind(path)
-            .bind(reason)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -191,8 +202,13 @@ impl RunStore for SqliteStore {
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?;
-        sqlx::query(
-            "UPDATE tasks SET spec = ?, status = ?, started_at = ?, finished_at = ?, modification_count = ?, attempts = ?, output = ?, error = ? WHERE run_id = ? AND id = ?",
+        let fence = self.leases.fence(run_id);
+        let done = sqlx::query(
+            // Numbered throughout: sqlx counts a plain `?` after a numbered one differently
+            // from SQLite.
+            "UPDATE tasks SET spec = ?1, status = ?2, started_at = ?3, finished_at = ?4, modification_count = ?5, attempts = ?6, output = ?7, error = ?8
+             WHERE run_id = ?9 AND id = ?10
+               AND (?11 IS NULL OR EXISTS (SELECT 1 FROM runs WHERE id = ?9 AND lease_epoch = ?11))",
         )
         .bind(serde_json::to_string(&record.task)?)
         .bind(status_str(record.task.status))
@@ -204,9 +220,11 @@ impl RunStore for SqliteStore {
         .bind(&record.error)
         .bind(run_id)
         .bind(&record.task.id)
+        .bind(fence)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        fenced(done, fence, run_id)
     }
 
     async fn load_tasks(&self, run_id: &str) -> Result<Vec<TaskRecord>, StoreError> {
@@ -240,16 +258,33 @@ impl RunStore for SqliteStore {
     }
 
     async fn set_summary(&self, run_id: &str, summary: &Value) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
-            .bind(serde_json::to_string(summary)?)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let fence = self.leases.fence(run_id);
+        let done = sqlx::query(
+            "UPDATE runs SET summary = ? WHERE id = ? AND (?3 IS NULL OR lease_epoch = ?3)",
+        )
+        .bind(serde_json::to_string(summary)?)
+        .bind(run_id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        fenced(done, fence, run_id)
     }
 
     async fn save_files(&self, run_id: &str, files: &[GeneratedFile]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(epoch) = self.leases.fence(run_id) {
+            // A write first, so SQLite's write lock holds the epoch still until the commit.
+            let held = sqlx::query(
+                "UPDATE runs SET lease_epoch = lease_epoch WHERE id = ? AND lease_epoch = ?",
+            )
+            .bind(run_id)
+            .bind(epoch)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            fenced(held, Some(epoch), run_id)?;
+        }
         for file in files {
             sqlx::query(
                 "INSERT INTO files (run_id, path, language, task_id, content, bytes) VALUES (?, ?, ?, ?, ?, ?)
