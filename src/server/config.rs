@@ -45,6 +45,14 @@ pub struct ServeArgs {
     /// command signals (docs/DEPLOY.md). Unset: one instance, in-process delivery.
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    #[arg(
+        long,
+        env = "YOUMEYOU_REDIS_PREFIX",
+        default_value = "youmeyou:",
+        value_name = "PREFIX"
+    )]
+    pub redis_prefix: String,
     /// Log filter, e.g. `info` or `youmeyou=debug,tower_http=info`.
     #[arg(
         long = "log",
@@ -127,12 +135,24 @@ impl DatabaseTarget {
     }
 }
 
+fn redis_prefix(raw: &str) -> Result<String, ConfigError> {
+    let p = raw.trim();
+    if p.len() > 64 || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError {
+            flag: "--redis-prefix (YOUMEYOU_REDIS_PREFIX)",
+            message: "must be at most 64 characters without spaces".into(),
+        });
+    }
+    Ok(p.to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub database: DatabaseTarget,
     pub redis_url: Option<String>,
+    pub redis_prefix: String,
     pub log: String,
     pub log_format: LogFormat,
     /// `None`: load or generate the secret in the data directory at start.
@@ -225,6 +245,7 @@ impl ServeConfig {
             data_dir: args.data_dir,
             database,
             redis_url,
+            redis_prefix: redis_prefix(&args.redis_prefix)?,
             log: args.log,
             log_format: args.log_format,
             jwt_secret,
@@ -246,6 +267,7 @@ impl ServeConfig {
             },
             data_dir,
             redis_url: None,
+            redis_prefix: "youmeyou:".into(),
             log: "warn".into(),
             log_format: LogFormat::Text,
             jwt_secret: Some(Secret::new(

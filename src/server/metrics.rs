@@ -259,6 +259,9 @@ pub struct Metrics {
     pub ws_rate_limited: Counter,
     /// WebSocket messages that were not valid protocol messages.
     pub ws_bad_messages: Counter,
+    /// Time from an event's publication on the instance that committed it to its publication
+    /// on another instance's bus (multi-instance mode).
+    pub cluster_delivery: Histogram,
     /// Named counters and gauges registered by other modules.
     families: Mutex<BTreeMap<String, Family>>,
 }
@@ -277,6 +280,7 @@ impl Metrics {
             bus_lagged: Counter::default(),
             ws_rate_limited: Counter::default(),
             ws_bad_messages: Counter::default(),
+            cluster_delivery: Histogram::new(&LATENCY_BUCKETS),
             families: Mutex::new(BTreeMap::new()),
         }
     }
@@ -475,6 +479,9 @@ impl Metrics {
                 &format!("transport=\"{}\"", t.as_str()),
             );
         }
+        header(&mut out, "youmeyou_cluster_delivery_latency_seconds", "histogram", "Time from an event's publication on the instance that committed it to its publication on this instance's bus (multi-instance mode; clocks of one host).");
+        self.cluster_delivery
+            .render(&mut out, "youmeyou_cluster_delivery_latency_seconds", "");
         for (name, help, c) in [
             (
                 "youmeyou_bus_lagged_total",

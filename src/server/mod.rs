@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod datadir;
 pub mod error;
@@ -48,6 +49,13 @@ pub async fn run(
     if resumed > 0 {
         tracing::info!(resumed, "resumed unfinished runs");
     }
+    state.orchestrator.start_lease_keeper(state.metrics.clone());
+    tracing::info!(
+        instance = %state.orchestrator.settings().instance_id,
+        store = state.store.backend(),
+        redis = state.redis.is_some(),
+        "instance started"
+    );
     let app = router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening on http://{addr}");

@@ -40,6 +40,8 @@ pub struct AppState {
     pub orchestrator: Arc<Orchestrator>,
     /// The LLM provider with per-run budgets and the per-user breaker; `None` for `builtin`.
     pub llm: Option<Arc<LlmRuntime>>,
+    /// Redis, in the multi-instance mode (`REDIS_URL`): relay signals and shared limits.
+    pub redis: Option<Arc<crate::server::cluster::RedisLink>>,
 }
 
 /// Replacements for tests and benchmarks (test agents, a fixed planner).
@@ -67,7 +69,13 @@ impl AppState {
             None => secrets::load_or_create_jwt_secret(&config.data_dir)?,
         };
         let store: Arc<dyn Store> = config.database.open().await?;
-        Self::assemble(config, store, jwt_secret, overrides)
+        let redis = match &config.redis_url {
+            Some(url) => Some(Arc::new(
+                crate::server::cluster::RedisLink::open(url, &config.redis_prefix).await?,
+            )),
+            None => None,
+        };
+        Self::assemble(config, store, jwt_secret, overrides, redis)
     }
 
     /// The state around a store the caller opened (tests seed it through `SqliteStore::pool`).
@@ -77,7 +85,7 @@ impl AppState {
             .jwt_secret
             .clone()
             .ok_or_else(|| anyhow::anyhow!("AppState::with_store needs config.jwt_secret"))?;
-        let mut state = Self::assemble(config, store, jwt_secret, Overrides::default())?;
+        let mut state = Self::assemble(config, store, jwt_secret, Overrides::default(), None)?;
         state.realtime = Arc::new(Realtime::new(RealtimeConfig::default()));
         Ok(state)
     }
@@ -87,6 +95,7 @@ impl AppState {
         store: Arc<dyn Store>,
         jwt_secret: crate::server::secrets::Secret,
         overrides: Overrides,
+        redis: Option<Arc<crate::server::cluster::RedisLink>>,
     ) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new());
         // Older secrets keep verifying tokens they signed (rotation); new ones use the current.
@@ -99,7 +108,17 @@ impl AppState {
             Arc::new(MemoryLimiter::new(config.limits.limiter_max_keys)),
             store.clone(),
         ));
-        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::with_metrics(metrics.clone()));
+        let bus: Arc<dyn EventBus> = if store.shared() || redis.is_some() {
+            // Several instances: events of runs driven elsewhere arrive through the relay.
+            Arc::new(crate::server::cluster::relay::ClusterBus::start(
+                &config.orchestrator.instance_id,
+                redis.clone(),
+                store.clone(),
+                metrics.clone(),
+            ))
+        } else {
+            Arc::new(InProcessBus::with_metrics(metrics.clone()))
+        };
         // One redactor for the process: every secret it knows is scrubbed from each log line
         // (telemetry's writer) and from every LLM error text stored or shown to users.
         let redactor = crate::server::telemetry::redactor();
@@ -141,6 +160,7 @@ impl AppState {
             passwords: Arc::new(Passwords::default()),
             orchestrator,
             llm,
+            redis,
         })
     }
 

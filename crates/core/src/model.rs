@@ -380,6 +380,9 @@ pub enum EventType {
     RegenerationStarted,
     QueuePosition,
     RunCancelled,
+    /// Another instance took the run over (its owner died or handed it back) and goes on from
+    /// the last completed task: `{instance, previousInstance, completedTasks}`.
+    RunResumed,
     ExecutionSummary,
     Error,
     /// Sent first when a client resumes from history that no longer exists.
@@ -387,7 +390,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 28] = [
+    pub const ALL: [EventType; 29] = [
         Self::IntentAnalyzed,
         Self::ContextExtracted,
         Self::SimilarSolutionFound,
@@ -413,6 +416,7 @@ impl EventType {
         Self::RegenerationStarted,
         Self::QueuePosition,
         Self::RunCancelled,
+        Self::RunResumed,
         Self::ExecutionSummary,
         Self::Error,
         Self::Snapshot,
@@ -446,6 +450,7 @@ impl EventType {
             Self::RegenerationStarted => "regenerationStarted",
             Self::QueuePosition => "queuePosition",
             Self::RunCancelled => "runCancelled",
+            Self::RunResumed => "runResumed",
             Self::ExecutionSummary => "executionSummary",
             Self::Error => "error",
             Self::Snapshot => "snapshot",

@@ -439,6 +439,16 @@ pub fn describe(view: &RunView, ev: &Envelope) -> Option<(LogTone, String, Optio
             )
         }
         "runCancelled" => (Warning, "Run cancelled".into()),
+        "runResumed" => {
+            let done = d.get("completedTasks").and_then(Value::as_u64).unwrap_or(0);
+            (
+                Info,
+                format!(
+                    "Resumed on another server after {} (nothing is lost)",
+                    plural(done, "completed task", "completed tasks")
+                ),
+            )
+        }
         "executionSummary" => {
             let success = d.get("success").and_then(Value::as_bool).unwrap_or(false);
             if success {

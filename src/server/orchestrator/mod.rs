@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod cpu;
 pub mod editing;
 pub mod emitter;
+pub mod leases;
 pub mod pipeline;
 pub mod planning;
 pub mod queue;
@@ -48,6 +49,23 @@ pub struct Orchestrator {
     active: Mutex<HashMap<String, ActiveRun>>,
     tracker: TaskTracker,
     pub(crate) confirmations: editing::Confirmations,
+    /// Cancelled when shutdown begins: the lease keeper stops sweeping.
+    pub(crate) stopping: tokio_util::sync::CancellationToken,
+    /// This orchestrator, for tasks that start runs from `&self`.
+    me: std::sync::Weak<Orchestrator>,
+}
+
+/// How this instance came to drive a run, for its lease (shared store only).
+#[derive(Debug, Clone)]
+pub enum Lease {
+    /// A run this instance created or resumes: take its lease first, or leave it to the
+    /// instance that holds it.
+    Acquire,
+    /// A run this instance's sweeper took over (the lease is held): tell its watchers.
+    TakenOver {
+        previous_owner: Option<String>,
+        completed_tasks: usize,
+    },
 }
 
 /// How a new run enters the queue.
@@ -66,7 +84,7 @@ impl Orchestrator {
         agents: Arc<dyn Agents>,
     ) -> Arc<Self> {
         let queue = RunQueue::new(settings.max_concurrent_runs);
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
             store,
             bus,
             settings,
@@ -76,6 +94,8 @@ impl Orchestrator {
             active: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
             confirmations: editing::Confirmations::default(),
+            stopping: tokio_util::sync::CancellationToken::new(),
+            me: me.clone(),
         })
     }
 
@@ -96,6 +116,23 @@ impl Orchestrator {
         priority: Priority,
         hold: Option<Box<dyn std::any::Any + Send>>,
     ) {
+        self.start_with_lease(run_id, project_id, priority, hold, Lease::Acquire);
+    }
+
+    /// [`start`](Self::start), saying how the run's lease is (or is to be) held. On a shared
+    /// store the run is driven only under its lease, and the lease is handed back when the
+    /// driver stops (the run's end, a shutdown), so another instance can go on at once.
+    pub fn start_with_lease(
+        self: &Arc<Self>,
+        run_id: &str,
+        project_id: &str,
+        priority: Priority,
+        hold: Option<Box<dyn std::any::Any + Send>>,
+        lease: Lease,
+    ) {
+        if self.is_active(run_id) {
+            return;
+        }
         let (control_tx, control_rx) = mpsc::channel(16);
         let emitter = Arc::new(Emitter::new(
             run_id,
@@ -114,14 +151,88 @@ impl Orchestrator {
         let this = self.clone();
         let run_id = run_id.to_string();
         self.tracker.spawn(async move {
+            let shared = this.store.shared();
+            if shared && !this.take_lease(&run_id, &emitter, lease).await {
+                this.active().remove(&run_id);
+                return;
+            }
             let result =
                 pipeline::drive(this.clone(), &run_id, emitter, control_rx, priority).await;
             drop(hold);
-            if let Err(error) = result {
-                tracing::error!(run = %run_id, %error, "run stopped on an internal error");
+            match result {
+                Ok(()) => {}
+                Err(crate::server::store::StoreError::LeaseLost(_)) => {
+                    tracing::warn!(run = %run_id, "stopped driving the run: another instance took it over");
+                }
+                Err(error) => {
+                    tracing::error!(run = %run_id, %error, "run stopped on an internal error")
+                }
+            }
+            if shared {
+                let instance = &this.settings.instance_id;
+                if let Err(error) = this.store.release_lease(&run_id, instance).await {
+                    tracing::warn!(run = %run_id, %error, "could not hand the run's lease back; it lapses instead");
+                }
             }
             this.active().remove(&run_id);
         });
+    }
+
+    /// Takes (or announces) the run's lease before driving it; false when another instance
+    /// holds it or the store cannot be reached (the sweeper tries again later).
+    async fn take_lease(&self, run_id: &str, emitter: &Emitter, lease: Lease) -> bool {
+        let instance = &self.settings.instance_id;
+        match lease {
+            Lease::Acquire => match self
+                .store
+                .acquire_lease(run_id, instance, self.settings.lease_ttl)
+                .await
+            {
+                Ok(Some(_)) => true,
+                Ok(None) => {
+                    tracing::info!(run = %run_id, "another instance drives this run");
+                    false
+                }
+                Err(error) => {
+                    tracing::warn!(run = %run_id, %error, "could not take the run's lease");
+                    false
+                }
+            },
+            Lease::TakenOver {
+                previous_owner,
+                completed_tasks,
+            } => {
+                let data = serde_json::json!({
+                    "instance": instance,
+                    "previousInstance": previous_owner,
+                    "completedTasks": completed_tasks,
+                });
+                match emitter
+                    .emit(youmeyou_core::model::EventType::RunResumed, data)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(error) => {
+                        tracing::warn!(run = %run_id, %error, "lost the run right after taking it over");
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops driving a run without writing anything more (its lease was lost): its tasks are
+    /// stopped; the instance that took it over goes on.
+    pub async fn abandon(&self, run_id: &str) {
+        let sender = self.active().get(run_id).map(|a| a.control.clone());
+        if let Some(tx) = sender {
+            let _ = tx.send(Control::Suspend).await;
+        }
+    }
+
+    /// Runs this instance drives right now.
+    pub fn active_count(&self) -> usize {
+        self.active().len()
     }
 
     /// Whether this process is driving the run.
@@ -159,7 +270,21 @@ impl Orchestrator {
     }
 
     /// Picks up every run a previous process left unfinished (after a crash or a restart).
+    /// On a shared store only the runs whose lease lapsed or was handed back are taken (the
+    /// others have a live owner); the lease keeper's sweeps take the rest as their leases lapse.
     pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize, ApiError> {
+        if self.store.shared() {
+            let instance = &self.settings.instance_id;
+            let taken = self
+                .store
+                .take_orphaned_runs(instance, self.settings.lease_ttl, u32::MAX >> 1, false)
+                .await?;
+            let count = taken.len();
+            for run in taken {
+                self.take_over(run).await;
+            }
+            return Ok(count);
+        }
         let runs = self.store.unfinished_runs().await?;
         let count = runs.len();
         for run in runs {
@@ -183,6 +308,7 @@ impl Orchestrator {
     /// Suspends every run (they stay `running` in the store and resume on the next start) and
     /// waits for their drivers to checkpoint.
     pub async fn shutdown(&self) {
+        self.stopping.cancel();
         let senders: Vec<mpsc::Sender<Control>> =
             self.active().values().map(|a| a.control.clone()).collect();
         for tx in senders {

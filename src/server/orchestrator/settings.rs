@@ -24,6 +24,25 @@ pub struct Settings {
     pub edit_cooldown: Duration,
     /// How long an impact analysis' confirm token stays valid.
     pub confirm_ttl: Duration,
+    /// This instance's name in run leases, logs and `runResumed` (default: host and pid).
+    pub instance_id: String,
+    /// How long a run's lease lasts without renewal (shared store only): another instance
+    /// takes the run over this long after its owner stopped renewing.
+    pub lease_ttl: Duration,
+    /// How often the owner renews its leases.
+    pub lease_renew: Duration,
+    /// How often each instance looks for runs whose lease lapsed or was handed back.
+    pub sweep_interval: Duration,
+}
+
+/// `HOST-PID`: unique among the instances of one machine and readable in logs.
+pub fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}-{}", std::process::id())
 }
 
 impl Default for Settings {
@@ -39,6 +58,10 @@ impl Default for Settings {
             max_modifications: 3,
             edit_cooldown: Duration::from_secs(10),
             confirm_ttl: Duration::from_secs(600),
+            instance_id: default_instance_id(),
+            lease_ttl: Duration::from_secs(10),
+            lease_renew: Duration::from_secs(3),
+            sweep_interval: Duration::from_secs(2),
         }
     }
 }
@@ -103,6 +126,36 @@ pub struct OrchestratorArgs {
         value_name = "SECS"
     )]
     pub edit_cooldown_secs: String,
+    /// This instance's name in run leases and logs (default: HOST-PID). Must differ between
+    /// instances that share a database.
+    #[arg(long, env = "YOUMEYOU_INSTANCE_ID", value_name = "NAME")]
+    pub instance_id: Option<String>,
+    /// Seconds a run's lease lasts without renewal (shared PostgreSQL store): another instance
+    /// takes the run over this long after its owner died (0.5–600).
+    #[arg(
+        long,
+        env = "YOUMEYOU_LEASE_TTL_SECS",
+        default_value = "10",
+        value_name = "SECS"
+    )]
+    pub lease_ttl_secs: String,
+    /// Seconds between two renewals of the leases this instance holds; at most a third of the
+    /// lease TTL, so two renewals can fail before a lease lapses (0.1–200).
+    #[arg(
+        long,
+        env = "YOUMEYOU_LEASE_RENEW_SECS",
+        default_value = "3",
+        value_name = "SECS"
+    )]
+    pub lease_renew_secs: String,
+    /// Seconds between two looks for runs whose lease lapsed or was handed back (0.1–600).
+    #[arg(
+        long,
+        env = "YOUMEYOU_SWEEP_SECS",
+        default_value = "2",
+        value_name = "SECS"
+    )]
+    pub sweep_secs: String,
 }
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -128,6 +181,26 @@ impl OrchestratorArgs {
             0.0,
             1.0,
         )?;
+        let lease_ttl: f64 = number(
+            "--lease-ttl-secs (YOUMEYOU_LEASE_TTL_SECS)",
+            &self.lease_ttl_secs,
+            0.5,
+            600.0,
+        )?;
+        let lease_renew: f64 = number(
+            "--lease-renew-secs (YOUMEYOU_LEASE_RENEW_SECS)",
+            &self.lease_renew_secs,
+            0.1,
+            200.0,
+        )?;
+        if lease_renew * 3.0 > lease_ttl {
+            return Err(crate::server::config::ConfigError {
+                flag: "--lease-renew-secs (YOUMEYOU_LEASE_RENEW_SECS)",
+                message: format!(
+                    "renewing every {lease_renew} s is too slow for a {lease_ttl} s lease: use at most a third of --lease-ttl-secs"
+                ),
+            });
+        }
         Ok(Settings {
             pace,
             max_parallel_tasks: number(
@@ -161,7 +234,34 @@ impl OrchestratorArgs {
                 0,
                 3600,
             )?),
+            instance_id: instance_id(self.instance_id.as_deref())?,
+            lease_ttl: Duration::from_secs_f64(lease_ttl),
+            lease_renew: Duration::from_secs_f64(lease_renew),
+            sweep_interval: Duration::from_secs_f64(number(
+                "--sweep-secs (YOUMEYOU_SWEEP_SECS)",
+                &self.sweep_secs,
+                0.1,
+                600.0,
+            )?),
             ..Settings::default()
         })
+    }
+}
+
+fn instance_id(raw: Option<&str>) -> Result<String, crate::server::config::ConfigError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default_instance_id()),
+        Some(id)
+            if id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) =>
+        {
+            Ok(id.to_string())
+        }
+        Some(id) => Err(crate::server::config::ConfigError {
+            flag: "--instance-id (YOUMEYOU_INSTANCE_ID)",
+            message: format!("'{id}' must be 1-64 letters, digits, '-', '_', '.' or ':'"),
+        }),
     }
 }

@@ -164,6 +164,21 @@ impl InProcessBus {
         }
     }
 
+    /// Whether anyone on this instance watches the run (the relay drops runs nobody watches).
+    pub fn has_run_channel(&self, run_id: &str) -> bool {
+        self.runs
+            .lock()
+            .map(|m| m.contains_key(run_id))
+            .unwrap_or(false)
+    }
+
+    pub fn has_project_channel(&self, project_id: &str) -> bool {
+        self.projects
+            .lock()
+            .map(|m| m.contains_key(project_id))
+            .unwrap_or(false)
+    }
+
     /// Number of live channels (for metrics and leak tests).
     pub fn channel_count(&self) -> usize {
         let runs = self.runs.lock().map(|m| m.len()).unwrap_or(0);

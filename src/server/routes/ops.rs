@@ -16,10 +16,22 @@ async fn health() -> Json<Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    // Redis only signals: while it is down this instance still serves (delivery reads the
+    // event log, limits use a local bound), so it stays ready and says it is degraded.
+    let redis = state
+        .redis
+        .as_ref()
+        .map(|r| if r.is_up() { "ok" } else { "degraded" });
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "database": "ok"})),
+            Json(json!({
+                "status": "ready",
+                "database": "ok",
+                "backend": state.store.backend(),
+                "redis": redis,
+                "instance": state.orchestrator.settings().instance_id,
+            })),
         ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database error");

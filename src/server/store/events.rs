@@ -15,6 +15,14 @@ pub struct RunEnd {
     pub error: Option<String>,
 }
 
+/// Where a run's log ends, for instances that follow runs driven elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunHead {
+    pub run_id: String,
+    pub project_id: String,
+    pub last_seq: u64,
+}
+
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Appends `events` to the run's log in one transaction, numbering them after the run's
@@ -47,4 +55,12 @@ pub trait EventStore: Send + Sync {
 
     /// The run's last `seq` (0 when it has none).
     async fn last_seq(&self, run_id: &str) -> Result<u64, StoreError>;
+
+    /// The log ends of `run_ids` and of the unfinished and latest runs of `project_ids`, in one
+    /// query: what the cross-instance relay polls when Redis is down or lost a message.
+    async fn run_heads(
+        &self,
+        run_ids: &[String],
+        project_ids: &[String],
+    ) -> Result<Vec<RunHead>, StoreError>;
 }

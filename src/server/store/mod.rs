@@ -16,7 +16,7 @@ pub mod users;
 
 use async_trait::async_trait;
 pub use error::StoreError;
-pub use events::{EventStore, RunEnd};
+pub use events::{EventStore, RunEnd, RunHead};
 pub use lease::LeaseStore;
 pub use projects::ProjectStore;
 pub use runs::RunStore;

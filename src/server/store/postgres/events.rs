@@ -7,7 +7,7 @@
 use super::PgStore;
 use crate::server::store::codec::parse_kind;
 use crate::server::store::group::{missing, Append, GroupResults, GroupWriter};
-use crate::server::store::{EventStore, RunEnd, StoreError};
+use crate::server::store::{EventStore, RunEnd, RunHead, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -185,5 +185,38 @@ impl EventStore for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         last.map(|v| v as u64).ok_or(StoreError::NotFound("run"))
+    }
+
+    async fn run_heads(
+        &self,
+        run_ids: &[String],
+        project_ids: &[String],
+    ) -> Result<Vec<RunHead>, StoreError> {
+        if run_ids.is_empty() && project_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id, project_id, last_seq FROM runs WHERE id = ANY($1)
+             UNION
+             SELECT id, project_id, last_seq FROM runs
+              WHERE project_id = ANY($2) AND status NOT IN ('completed', 'failed', 'cancelled')
+             UNION
+             SELECT * FROM (SELECT DISTINCT ON (project_id) id, project_id, last_seq FROM runs
+              WHERE project_id = ANY($2) ORDER BY project_id, created_at DESC, ord DESC) AS latest",
+        )
+        .bind(run_ids)
+        .bind(project_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let last: i64 = r.try_get("last_seq")?;
+                Ok(RunHead {
+                    run_id: r.try_get("id")?,
+                    project_id: r.try_get("project_id")?,
+                    last_seq: last as u64,
+                })
+            })
+            .collect()
     }
 }

@@ -4,7 +4,7 @@
 use super::SqliteStore;
 use crate::server::store::codec::parse_kind;
 use crate::server::store::group::{missing, Append, GroupResults, GroupWriter};
-use crate::server::store::{EventStore, RunEnd, StoreError};
+use crate::server::store::{EventStore, RunEnd, RunHead, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -194,6 +194,49 @@ impl EventStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         last.map(|v| v as u64).ok_or(StoreError::NotFound("run"))
+    }
+
+    async fn run_heads(
+        &self,
+        run_ids: &[String],
+        project_ids: &[String],
+    ) -> Result<Vec<RunHead>, StoreError> {
+        let mut heads: Vec<RunHead> = Vec::new();
+        let mut push = |row: sqlx::sqlite::SqliteRow| -> Result<(), StoreError> {
+            let last: i64 = row.try_get("last_seq")?;
+            let run_id: String = row.try_get("id")?;
+            if !heads.iter().any(|h| h.run_id == run_id) {
+                heads.push(RunHead {
+                    run_id,
+                    project_id: row.try_get("project_id")?,
+                    last_seq: last as u64,
+                });
+            }
+            Ok(())
+        };
+        for id in run_ids {
+            if let Some(row) = sqlx::query("SELECT id, project_id, last_seq FROM runs WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                push(row)?;
+            }
+        }
+        for project in project_ids {
+            let rows = sqlx::query(
+                "SELECT id, project_id, last_seq FROM runs WHERE project_id = ?1
+                   AND (status NOT IN ('completed', 'failed', 'cancelled')
+                        OR id = (SELECT id FROM runs WHERE project_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1))",
+            )
+            .bind(project)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                push(row)?;
+            }
+        }
+        Ok(heads)
     }
 }
 

@@ -1,0 +1,1 @@
+//! Failover by lease (filled in below).
