@@ -125,6 +125,7 @@ impl IntoResponse for ApiError {
         }});
         let retry_after = match &self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
             Self::Rule { retry_after, .. } | Self::Coded { retry_after, .. } => *retry_after,
             _ => None,
         };
@@ -132,7 +133,9 @@ impl IntoResponse for ApiError {
             body["error"]["retryAfter"] = json!(secs);
         }
         let mut response = (status, axum::Json(body)).into_response();
-        if let (Some(secs), true) = (retry_after, status == StatusCode::TOO_MANY_REQUESTS) {
+        let says_when =
+            status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE;
+        if let (Some(secs), true) = (retry_after, says_when) {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response
                     .headers_mut()
@@ -143,8 +146,37 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Seconds a client is told to wait when the database is unreachable.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// The message of a 503 while the database is unreachable.
+pub const DATABASE_DOWN: &str =
+    "The database is unreachable right now; nothing was changed. Try again in a few seconds.";
+
+/// Whether a database error means "unreachable" (down, restarting, no connection to be had)
+/// rather than a bug: such a request answers 503 with `Retry-After`, not 500.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot
+            // connect now).
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if is_unreachable(&e) {
+            tracing::warn!(error = %e, "database unreachable");
+            return Self::Unavailable(DATABASE_DOWN.into());
+        }
         Self::Internal(e.into())
     }
 }

@@ -57,10 +57,6 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn pid(&self) -> i32 {
-        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
-    }
-
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://127.0.0.1:{}{path}", self.port)
     }

@@ -34,6 +34,7 @@ impl From<StoreError> for ApiError {
                 code: "conflict",
                 message,
             },
+            StoreError::Db(e) => ApiError::from(e),
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
     }
