@@ -103,11 +103,15 @@ impl AppState {
             &jwt_secret,
             &config.security.jwt_previous_secrets,
         ));
-        let quotas = Arc::new(Quotas::new(
-            config.limits.clone(),
-            Arc::new(MemoryLimiter::new(config.limits.limiter_max_keys)),
-            store.clone(),
-        ));
+        // With Redis, rate limits hold across instances (cluster::limits).
+        let limiter: Arc<dyn crate::server::limits::Limiter> = match &redis {
+            Some(link) => Arc::new(crate::server::cluster::limits::RedisLimiter::new(
+                link.clone(),
+                config.limits.limiter_max_keys,
+            )),
+            None => Arc::new(MemoryLimiter::new(config.limits.limiter_max_keys)),
+        };
+        let quotas = Arc::new(Quotas::new(config.limits.clone(), limiter, store.clone()));
         let bus: Arc<dyn EventBus> = if store.shared() || redis.is_some() {
             // Several instances: events of runs driven elsewhere arrive through the relay.
             Arc::new(crate::server::cluster::relay::ClusterBus::start(

@@ -127,3 +127,41 @@ pub async fn reads_page_through_the_log(db: &Db) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+pub async fn run_heads_name_watched_runs_and_the_current_runs_of_watched_projects(db: &Db) {
+    use super::{project, run_record, user};
+    user(db, "u").await;
+    project(db, "p", "u").await;
+    project(db, "q", "u").await;
+    for (id, p, status, at) in [
+        ("old", "p", "completed", "2026-01-01T00:00:01.000Z"),
+        ("live", "p", "running", "2026-01-01T00:00:02.000Z"),
+        ("q-old", "q", "completed", "2026-01-01T00:00:01.000Z"),
+        ("q-new", "q", "failed", "2026-01-01T00:00:03.000Z"),
+    ] {
+        db.store
+            .create_run(&run_record(id, p, "u", status, at))
+            .await
+            .unwrap();
+    }
+    db.store
+        .append_events("live", &[progress(1), progress(2)], "t")
+        .await
+        .unwrap();
+    db.store
+        .append_events("old", &[progress(1)], "t")
+        .await
+        .unwrap();
+    let mut heads = db
+        .store
+        .run_heads(&["old".to_string()], &["p".to_string(), "q".to_string()])
+        .await
+        .unwrap();
+    heads.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    let got: Vec<(&str, &str, u64)> = heads
+        .iter()
+        .map(|h| (h.run_id.as_str(), h.project_id.as_str(), h.last_seq))
+        .collect();
+    assert_eq!(got, [("live", "p", 2), ("old", "p", 1), ("q-new", "q", 0)]);
+    assert!(db.store.run_heads(&[], &[]).await.unwrap().is_empty());
+}

@@ -215,3 +215,81 @@ pub async fn unfinished_active_and_recent_runs(db: &Db) {
     assert_eq!(durations.len(), 1);
     assert!((durations[0] - 90.0).abs() < 0.01, "{durations:?}");
 }
+
+pub async fn admission_counts_active_and_daily_runs_in_the_database(db: &Db) {
+    use youmeyou::server::store::runs::RunAdmission;
+    user(db, "u").await;
+    for p in ["p1", "p2", "p3", "p4"] {
+        project(db, p, "u").await;
+    }
+    let at = "2026-01-02T10:00:00.000Z";
+    let admit = |id: &str, p: &str| run_record(id, p, "u", "queued", at);
+    assert_eq!(
+        db.store
+            .admit_run(&admit("a", "p1"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::Created
+    );
+    assert_eq!(
+        db.store
+            .admit_run(&admit("b", "p1"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::ProjectBusy { run_id: "a".into() }
+    );
+    assert_eq!(
+        db.store
+            .admit_run(&admit("c", "p2"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::Created
+    );
+    assert_eq!(
+        db.store
+            .admit_run(&admit("d", "p3"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::ConcurrentLimit { active: 2 }
+    );
+    db.store
+        .set_run_status("a", "completed", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .admit_run(&admit("e", "p3"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::Created
+    );
+    db.store
+        .set_run_status("c", "failed", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .admit_run(&admit("f", "p4"), 2, 3, "2026-01-02")
+            .await
+            .unwrap(),
+        RunAdmission::DailyLimit { started: 3 }
+    );
+    // Concurrent admissions of one owner (as from several instances) never exceed the limit.
+    user(db, "w").await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        project(db, &format!("w{i}"), "w").await;
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = run_record(&format!("w-run{i}"), &format!("w{i}"), "w", "queued", at);
+            store.admit_run(&r, 3, 100, "2026-01-02").await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        if t.await.unwrap() == RunAdmission::Created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 3);
+}

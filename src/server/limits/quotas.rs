@@ -244,28 +244,18 @@ impl Quotas {
             counters.started = seeded.unwrap_or(0);
         }
         if counters.started >= limits.runs_per_day {
-            return Err(ApiError::Coded {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "daily_run_limit",
-                message: format!(
-                    "You have started {} runs today; the {tier} tier allows {} per day. Try again after midnight UTC{}.",
-                    counters.started,
-                    limits.runs_per_day,
-                    if tier == Tier::Free { " or upgrade to premium" } else { "" }
-                ),
-                retry_after: Some(secs_to_utc_midnight()),
-            });
+            return Err(daily_limit_error(
+                tier,
+                u64::from(counters.started),
+                &limits,
+            ));
         }
         if counters.active >= limits.concurrent_runs {
-            return Err(ApiError::Coded {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "concurrent_run_limit",
-                message: format!(
-                    "You already have {} run(s) in progress; the {tier} tier allows {} at a time. Wait for one to finish or cancel it.",
-                    counters.active, limits.concurrent_runs
-                ),
-                retry_after: Some(10),
-            });
+            return Err(concurrent_limit_error(
+                tier,
+                u64::from(counters.active),
+                &limits,
+            ));
         }
         counters.started += 1;
         counters.active += 1;
@@ -282,5 +272,32 @@ impl Quotas {
             limits,
             released: false,
         })
+    }
+}
+
+/// 429 `daily_run_limit`: the owner started `started` runs today.
+pub fn daily_limit_error(tier: Tier, started: u64, limits: &TierLimits) -> ApiError {
+    ApiError::Coded {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "daily_run_limit",
+        message: format!(
+            "You have started {started} runs today; the {tier} tier allows {} per day. Try again after midnight UTC{}.",
+            limits.runs_per_day,
+            if tier == Tier::Free { " or upgrade to premium" } else { "" }
+        ),
+        retry_after: Some(secs_to_utc_midnight()),
+    }
+}
+
+/// 429 `concurrent_run_limit`: the owner has `active` runs in progress.
+pub fn concurrent_limit_error(tier: Tier, active: u64, limits: &TierLimits) -> ApiError {
+    ApiError::Coded {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "concurrent_run_limit",
+        message: format!(
+            "You already have {active} run(s) in progress; the {tier} tier allows {} at a time. Wait for one to finish or cancel it.",
+            limits.concurrent_runs
+        ),
+        retry_after: Some(10),
     }
 }

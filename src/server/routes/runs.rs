@@ -3,12 +3,13 @@
 
 use crate::server::auth::{tokens, CurrentUser, RunViewer};
 use crate::server::error::ApiError;
+use crate::server::limits::quotas;
 use crate::server::orchestrator::{snapshot, Priority};
 use crate::server::routes::{Access, RouteTable};
 use crate::server::security::input;
 use crate::server::security::json::ValidJson;
 use crate::server::state::AppState;
-use crate::server::store::runs::{RunRecord, RunRef};
+use crate::server::store::runs::{RunAdmission, RunRecord, RunRef};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -89,17 +90,7 @@ async fn create_run(
     if let Some(llm) = &state.llm {
         llm.check_user(&user.id)?;
     }
-    if let Some(active) = state.store.active_run_of_project(&project_id).await? {
-        return Err(ApiError::Conflict {
-            code: "run_active",
-            message: format!(
-                "A run ({active}) is already queued or running on this project; wait for it to finish or cancel it."
-            ),
-        });
-    }
-    // Runs per day and concurrent runs of the owner's tier; the permit lives as long as the run.
     let tier = state.quotas.tier_of(&user.id).await?.unwrap_or_default();
-    let permit = state.quotas.begin_run(&user.id, tier).await?;
     let priority = if tier == crate::server::limits::Tier::Premium {
         Priority::Premium
     } else {
@@ -124,7 +115,42 @@ async fn create_run(
         started_at: None,
         finished_at: None,
     };
-    state.store.create_run(&record).await?;
+    let busy = |active: String| {
+        ApiError::Conflict {
+        code: "run_active",
+        message: format!(
+            "A run ({active}) is already queued or running on this project; wait for it to finish or cancel it."
+        ),
+    }
+    };
+    // Runs per day and concurrent runs of the owner's tier. One instance counts in memory (the
+    // permit lives as long as the run); several count in the shared database, in the same
+    // transaction as the insert, so two instances cannot both admit past the tier's limits.
+    let permit: Option<Box<dyn std::any::Any + Send>> = if state.store.shared() {
+        let limits = state.quotas.tier_limits(tier);
+        let day = record.created_at[..10].to_string();
+        match state
+            .store
+            .admit_run(&record, limits.concurrent_runs, limits.runs_per_day, &day)
+            .await?
+        {
+            RunAdmission::Created => None,
+            RunAdmission::ProjectBusy { run_id } => return Err(busy(run_id)),
+            RunAdmission::DailyLimit { started } => {
+                return Err(quotas::daily_limit_error(tier, started, &limits))
+            }
+            RunAdmission::ConcurrentLimit { active } => {
+                return Err(quotas::concurrent_limit_error(tier, active, &limits))
+            }
+        }
+    } else {
+        if let Some(active) = state.store.active_run_of_project(&project_id).await? {
+            return Err(busy(active));
+        }
+        let permit = state.quotas.begin_run(&user.id, tier).await?;
+        state.store.create_run(&record).await?;
+        Some(Box::new(permit))
+    };
     let token = state
         .keys
         .issue(&tokens::build_claims(
@@ -137,7 +163,7 @@ async fn create_run(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a build token: {e}")))?;
     state
         .orchestrator
-        .start(&run_id, &project_id, priority, Some(Box::new(permit)));
+        .start(&run_id, &project_id, priority, permit);
     let (scheme, host) = origin(&headers);
     let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
     Ok((

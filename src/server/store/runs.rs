@@ -55,8 +55,38 @@ pub struct FileMeta {
     pub task_id: String,
 }
 
+/// What [`RunStore::admit_run`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAdmission {
+    Created,
+    /// The project has a queued or running run already.
+    ProjectBusy {
+        run_id: String,
+    },
+    /// The owner started `started` runs on the day already.
+    DailyLimit {
+        started: u64,
+    },
+    /// The owner has `active` unfinished runs already.
+    ConcurrentLimit {
+        active: u64,
+    },
+}
+
 #[async_trait]
 pub trait RunStore: Send + Sync {
+    /// Creates `run` (status as given) unless its project has an unfinished run, or its owner
+    /// has `max_active` unfinished runs or started `max_per_day` runs on UTC day `day` (the
+    /// date prefix of `created_at`, YYYY-MM-DD) or later. Counted in the database in one
+    /// transaction serialised per owner, so the limits hold across instances.
+    async fn admit_run(
+        &self,
+        run: &RunRecord,
+        max_active: u32,
+        max_per_day: u32,
+        day: &str,
+    ) -> Result<RunAdmission, StoreError>;
+
     /// Who owns the run and which project it belongs to; `None` when it does not exist.
     async fn run_ref(&self, run_id: &str) -> Result<Option<RunRef>, StoreError>;
 

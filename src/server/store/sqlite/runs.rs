@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::server::store::codec::{parse_status, status_str};
-use crate::server::store::runs::{FileMeta, RunRecord, RunRef, TaskRecord};
+use crate::server::store::runs::{FileMeta, RunAdmission, RunRecord, RunRef, TaskRecord};
 use crate::server::store::{RunStore, StoreError};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -61,6 +61,63 @@ pub(super) fn fenced(rows: u64, fence: Option<i64>, run_id: &str) -> Result<(), 
 
 #[async_trait]
 impl RunStore for SqliteStore {
+    async fn admit_run(
+        &self,
+        run: &RunRecord,
+        max_active: u32,
+        max_per_day: u32,
+        day: &str,
+    ) -> Result<RunAdmission, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // A write first takes SQLite's write lock: the counts below cannot change before the
+        // insert commits.
+        sqlx::query("UPDATE users SET tier = tier WHERE id = ?")
+            .bind(&run.owner_id)
+            .execute(&mut *tx)
+            .await?;
+        let busy: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE project_id = ? AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT 1",
+        )
+        .bind(&run.project_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(run_id) = busy {
+            return Ok(RunAdmission::ProjectBusy { run_id });
+        }
+        let (active, started): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(status NOT IN ('completed', 'failed', 'cancelled')), 0),
+                    COALESCE(SUM(substr(created_at, 1, 10) >= ?2), 0)
+             FROM runs WHERE owner_id = ?1",
+        )
+        .bind(&run.owner_id)
+        .bind(day)
+        .fetch_one(&mut *tx)
+        .await?;
+        if started >= i64::from(max_per_day) {
+            return Ok(RunAdmission::DailyLimit {
+                started: started as u64,
+            });
+        }
+        if active >= i64::from(max_active) {
+            return Ok(RunAdmission::ConcurrentLimit {
+                active: active as u64,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO runs (id, project_id, owner_id, prompt, status, last_seq, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.project_id)
+        .bind(&run.owner_id)
+        .bind(&run.prompt)
+        .bind(&run.status)
+        .bind(&run.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RunAdmission::Created)
+    }
+
     async fn run_ref(&self, run_id: &str) -> Result<Option<RunRef>, StoreError> {
         let row = sqlx::query("SELECT id, project_id, owner_id, status FROM runs WHERE id = ?")
             .bind(run_id)
