@@ -580,6 +580,25 @@ pub async fn handler(
     ) {
         return crate::server::error::ApiError::Unauthorized(why.into()).into_response();
     }
+    // Health of the shared services, read at scrape time (as `/ready` reports it).
+    let database_up = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await,
+        Ok(Ok(()))
+    );
+    state
+        .metrics
+        .gauge("youmeyou_database_up", "1 when the database answers, else 0.", &[("backend", state.store.backend())])
+        .set(i64::from(database_up));
+    if let Some(redis) = &state.redis {
+        state
+            .metrics
+            .gauge("youmeyou_redis_up", "1 when Redis answered the last command or subscription, else 0 (multi-instance mode).", &[])
+            .set(i64::from(redis.is_up()));
+    }
+    state
+        .metrics
+        .gauge("youmeyou_leases_held", "Runs whose lease this instance holds.", &[])
+        .set(state.store.leases().count() as i64);
     (
         [(
             header::CONTENT_TYPE,

@@ -50,6 +50,13 @@ pub async fn run(
         tracing::info!(resumed, "resumed unfinished runs");
     }
     state.orchestrator.start_lease_keeper(state.metrics.clone());
+    if state.store.shared() {
+        cluster::commands::start_worker(
+            state.orchestrator.clone(),
+            state.store.clone(),
+            state.command_wakeups.clone(),
+        );
+    }
     tracing::info!(
         instance = %state.orchestrator.settings().instance_id,
         store = state.store.backend(),

@@ -42,6 +42,8 @@ pub struct AppState {
     pub llm: Option<Arc<LlmRuntime>>,
     /// Redis, in the multi-instance mode (`REDIS_URL`): relay signals and shared limits.
     pub redis: Option<Arc<crate::server::cluster::RedisLink>>,
+    /// Wakes this instance's command worker (cluster::commands) when a command waits.
+    pub command_wakeups: Arc<tokio::sync::Notify>,
 }
 
 /// Replacements for tests and benchmarks (test agents, a fixed planner).
@@ -112,6 +114,7 @@ impl AppState {
             None => Arc::new(MemoryLimiter::new(config.limits.limiter_max_keys)),
         };
         let quotas = Arc::new(Quotas::new(config.limits.clone(), limiter, store.clone()));
+        let command_wakeups = Arc::new(tokio::sync::Notify::new());
         let bus: Arc<dyn EventBus> = if store.shared() || redis.is_some() {
             // Several instances: events of runs driven elsewhere arrive through the relay.
             Arc::new(crate::server::cluster::relay::ClusterBus::start(
@@ -119,6 +122,7 @@ impl AppState {
                 redis.clone(),
                 store.clone(),
                 metrics.clone(),
+                command_wakeups.clone(),
             ))
         } else {
             Arc::new(InProcessBus::with_metrics(metrics.clone()))
@@ -165,6 +169,7 @@ impl AppState {
             orchestrator,
             llm,
             redis,
+            command_wakeups,
         })
     }
 

@@ -318,8 +318,11 @@ pub fn seqs(events: &[Value]) -> Vec<u64> {
     events.iter().map(seq).collect()
 }
 
+/// A run's last event: its summary, or `runCancelled` for a run cancelled while queued (a run
+/// cancelled while executing sends `runCancelled`, then its summary).
 pub fn is_final(e: &Value) -> bool {
-    e["type"] == "executionSummary" || e["type"] == "runCancelled"
+    e["type"] == "executionSummary"
+        || (e["type"] == "runCancelled" && e["data"]["reason"] == "cancelled while queued")
 }
 
 pub fn kinds(events: &[Value]) -> String {

@@ -7,6 +7,7 @@
 #[path = "../support/services.rs"]
 mod services;
 
+mod commands;
 mod delivery;
 mod failover;
 mod harness;

@@ -4,6 +4,7 @@
 //! limits and run slots between instances. Without `REDIS_URL` none of this runs and the
 //! in-process bus serves one instance.
 
+pub mod commands;
 pub mod limits;
 pub mod link;
 pub mod relay;

@@ -73,6 +73,7 @@ impl ClusterBus {
         link: Option<Arc<RedisLink>>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
+        wakeups: Arc<tokio::sync::Notify>,
     ) -> Self {
         let local = Arc::new(InProcessBus::with_metrics(metrics.clone()));
         let (outbox, outgoing) = mpsc::channel(OUTBOX);
@@ -87,8 +88,13 @@ impl ClusterBus {
         });
         let (sub_tx, sub_rx) = mpsc::unbounded_channel();
         let (msg_tx, msg_rx) = mpsc::channel(4096);
+        let commands = link
+            .as_ref()
+            .map(|l| l.key(super::commands::COMMANDS_CHANNEL))
+            .unwrap_or_default();
         if let Some(link) = link {
             tokio::spawn(publisher(shared.clone(), link.clone(), outgoing));
+            let _ = sub_tx.send(SubCmd::Subscribe(commands.clone()));
             tokio::spawn(subscriber(link, sub_rx, msg_tx));
         }
         let relay = Relay {
@@ -99,6 +105,8 @@ impl ClusterBus {
             projects: HashSet::new(),
             channels: HashMap::new(),
             subs: sub_tx,
+            commands,
+            wakeups,
         };
         tokio::spawn(relay.run(watches, msg_rx));
         Self { local, shared }
@@ -215,7 +223,7 @@ async fn publisher(
 async fn subscriber(
     link: Arc<RedisLink>,
     mut cmds: mpsc::UnboundedReceiver<SubCmd>,
-    messages: mpsc::Sender<Vec<u8>>,
+    messages: mpsc::Sender<(String, Vec<u8>)>,
 ) {
     let mut channels: HashSet<String> = HashSet::new();
     let mut backoff = Duration::from_millis(100);
@@ -271,7 +279,8 @@ async fn subscriber(
                 }
                 msg = stream.next() => match msg {
                     Some(msg) => {
-                        if messages.send(msg.get_payload_bytes().to_vec()).await.is_err() {
+                        let item = (msg.get_channel_name().to_string(), msg.get_payload_bytes().to_vec());
+                        if messages.send(item).await.is_err() {
                             return;
                         }
                     }
@@ -306,13 +315,16 @@ struct Relay {
     /// Subscribed project channels → how many watches need them.
     channels: HashMap<String, usize>,
     subs: mpsc::UnboundedSender<SubCmd>,
+    /// The channel that wakes this instance's command worker, and the worker's wake-up.
+    commands: String,
+    wakeups: Arc<tokio::sync::Notify>,
 }
 
 impl Relay {
     async fn run(
         mut self,
         mut watches: mpsc::UnboundedReceiver<Watch>,
-        mut messages: mpsc::Receiver<Vec<u8>>,
+        mut messages: mpsc::Receiver<(String, Vec<u8>)>,
     ) {
         let mut next_backstop = Instant::now() + BACKSTOP_UP;
         loop {
@@ -323,7 +335,8 @@ impl Relay {
                     None => return,
                 },
                 m = messages.recv() => match m {
-                    Some(payload) => self.relay(&payload).await,
+                    Some((channel, _)) if channel == self.commands => self.wakeups.notify_one(),
+                    Some((_, payload)) => self.relay(&payload).await,
                     None => return,
                 },
                 () = wait => {

@@ -235,6 +235,10 @@ impl Orchestrator {
         self.active().len()
     }
 
+    pub fn active_run_ids(&self) -> Vec<String> {
+        self.active().keys().cloned().collect()
+    }
+
     /// Whether this process is driving the run.
     pub fn is_active(&self, run_id: &str) -> bool {
         self.active().contains_key(run_id)

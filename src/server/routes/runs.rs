@@ -2,6 +2,7 @@
 //! and edit a step while it runs (impact analysis, then the confirmed modification).
 
 use crate::server::auth::{tokens, CurrentUser, RunViewer};
+use crate::server::cluster::commands::{self, RunCommand};
 use crate::server::error::ApiError;
 use crate::server::limits::quotas;
 use crate::server::orchestrator::{snapshot, Priority};
@@ -213,7 +214,7 @@ async fn cancel_run(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(run_id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     let run = owned_run(&state, &user, &run_id).await?;
     if matches!(run.status.as_str(), "completed" | "failed" | "cancelled") {
         return Err(ApiError::Conflict {
@@ -221,8 +222,8 @@ async fn cancel_run(
             message: format!("The run has already ended ({}).", run.status),
         });
     }
-    state.orchestrator.cancel(&run_id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"status": "cancelling"}))))
+    // On the instance that drives the run, or through it (cluster::commands).
+    Ok(commands::dispatch(&state, &run, RunCommand::Cancel).await)
 }
 
 async fn list_files(
@@ -337,11 +338,14 @@ async fn impact(
     user: CurrentUser,
     Path((run_id, task_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<PromptBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let prompt = input::prompt(&body.prompt)?;
     let run = owned_run(&state, &user, &run_id).await?;
-    let report = state.orchestrator.impact(&run, &task_id, &prompt).await?;
-    Ok(Json(report))
+    let command = RunCommand::Impact {
+        task_id,
+        prompt: prompt.to_string(),
+    };
+    Ok(commands::dispatch(&state, &run, command).await)
 }
 
 async fn modify(
@@ -349,17 +353,15 @@ async fn modify(
     user: CurrentUser,
     Path((run_id, task_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<ModifyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     let prompt = input::prompt(&body.prompt)?;
     let run = owned_run(&state, &user, &run_id).await?;
-    let modification = state
-        .orchestrator
-        .modify(&run, &task_id, &prompt, &body.confirm_token)
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "modification": modification })),
-    ))
+    let command = RunCommand::Modify {
+        task_id,
+        prompt: prompt.to_string(),
+        confirm_token: body.confirm_token,
+    };
+    Ok(commands::dispatch(&state, &run, command).await)
 }
 
 #[cfg(test)]

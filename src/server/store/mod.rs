@@ -3,6 +3,7 @@
 //! `Store` is all of them. Handlers and the orchestrator only see `dyn Store`.
 
 pub mod codec;
+pub mod commands;
 pub mod error;
 pub mod events;
 pub mod group;
@@ -16,6 +17,7 @@ pub mod users;
 
 use async_trait::async_trait;
 pub use error::StoreError;
+pub use commands::CommandStore;
 pub use events::{EventStore, RunEnd, RunHead};
 pub use lease::LeaseStore;
 pub use projects::ProjectStore;
@@ -24,7 +26,7 @@ pub use users::UserStore;
 
 #[async_trait]
 pub trait Store:
-    UserStore + ProjectStore + RunStore + EventStore + LeaseStore + Send + Sync + 'static
+    UserStore + ProjectStore + RunStore + EventStore + LeaseStore + CommandStore + Send + Sync + 'static
 {
     /// The backend's name for logs, `/ready` and metrics (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -3,6 +3,7 @@
 //! suite (tests/store_conformance.rs); the schema lives in migrations/postgres and is applied
 //! at start with `sqlx::migrate!`. One file per area, like the traits.
 
+mod commands;
 mod events;
 mod leases;
 mod projects;

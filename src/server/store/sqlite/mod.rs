@@ -1,6 +1,7 @@
 //! The embedded store: SQLite in WAL mode through sqlx. One pool; writes serialise inside
 //! SQLite (busy timeout), reads run concurrently. One file per area, like the traits.
 
+mod commands;
 mod events;
 mod leases;
 mod projects;
