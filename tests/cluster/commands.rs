@@ -16,7 +16,13 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn post(cluster: &Cluster, on: &str, token: &str, path: &str, body: Value) -> (u16, Value, Option<String>) {
+async fn post(
+    cluster: &Cluster,
+    on: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value, Option<String>) {
     let r = cluster
         .req(on, Method::POST, path, token)
         .json(&body)
@@ -33,7 +39,13 @@ async fn post(cluster: &Cluster, on: &str, token: &str, path: &str, body: Value)
 }
 
 /// Polls `on` until an event matches; returns every event seen so far.
-async fn until_event(cluster: &Cluster, on: &str, token: &str, run: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+async fn until_event(
+    cluster: &Cluster,
+    on: &str,
+    token: &str,
+    run: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
     let mut seen: Vec<Value> = Vec::new();
     loop {
@@ -42,7 +54,11 @@ async fn until_event(cluster: &Cluster, on: &str, token: &str, run: &str, pred: 
         }
         let after = seen.last().map_or(0, seq);
         seen.extend(cluster.poll(on, token, run, after).await);
-        assert!(Instant::now() < deadline, "no such event; saw {}", kinds(&seen));
+        assert!(
+            Instant::now() < deadline,
+            "no such event; saw {}",
+            kinds(&seen)
+        );
     }
 }
 
@@ -57,54 +73,142 @@ async fn edits_and_a_cancel_sent_to_other_instances_are_applied_by_the_owner_wit
     let token = cluster.user("C", "editor@example.com").await;
     let project = cluster.project("C", &token, "Edits").await;
     let run = cluster.run("B", &token, &project, EXAMPLE_1).await;
-    until_event(&cluster, "C", &token, &run, |e| e["type"] == "taskStarted" && e["data"]["taskId"] == "task_2").await;
+    until_event(&cluster, "C", &token, &run, |e| {
+        e["type"] == "taskStarted" && e["data"]["taskId"] == "task_2"
+    })
+    .await;
 
     let path = |what: &str| format!("/api/runs/{run}/tasks/task_2/{what}");
     let edit = |n: u32| format!("{EDIT}, variant {n}");
     // Edit 1 through C.
-    let (status, impact, _) = post(&cluster, "C", &token, &path("impact"), json!({"prompt": edit(1)})).await;
+    let (status, impact, _) = post(
+        &cluster,
+        "C",
+        &token,
+        &path("impact"),
+        json!({"prompt": edit(1)}),
+    )
+    .await;
     assert_eq!(status, 200, "{impact}");
     assert_eq!(impact["modificationsLeft"], 3);
-    assert!(impact["affectedTasks"].as_array().is_some_and(|a| !a.is_empty()));
-    let (status, body, _) = post(&cluster, "C", &token, &path("modifications"), json!({"prompt": edit(1), "confirmToken": impact["confirmToken"]})).await;
+    assert!(impact["affectedTasks"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+    let (status, body, _) = post(
+        &cluster,
+        "C",
+        &token,
+        &path("modifications"),
+        json!({"prompt": edit(1), "confirmToken": impact["confirmToken"]}),
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["modification"]["newPrompt"], edit(1));
     // Right after, through A: the owner's cooldown applies.
-    let (status, body, _) = post(&cluster, "A", &token, &path("impact"), json!({"prompt": edit(2)})).await;
+    let (status, body, _) = post(
+        &cluster,
+        "A",
+        &token,
+        &path("impact"),
+        json!({"prompt": edit(2)}),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "cooldown_active");
     // A confirm token from an impact on A is good on C (the owner keeps it).
     for (n, analyse_on, confirm_on) in [(2, "A", "C"), (3, "C", "A")] {
         // The cooldown is a rule about time: wait it out.
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let (status, impact, _) = post(&cluster, analyse_on, &token, &path("impact"), json!({"prompt": edit(n)})).await;
+        let (status, impact, _) = post(
+            &cluster,
+            analyse_on,
+            &token,
+            &path("impact"),
+            json!({"prompt": edit(n)}),
+        )
+        .await;
         assert_eq!(status, 200, "{impact}");
         assert_eq!(impact["modificationsLeft"], 4 - n);
-        let (status, body, _) = post(&cluster, confirm_on, &token, &path("modifications"), json!({"prompt": edit(n), "confirmToken": impact["confirmToken"]})).await;
+        let (status, body, _) = post(
+            &cluster,
+            confirm_on,
+            &token,
+            &path("modifications"),
+            json!({"prompt": edit(n), "confirmToken": impact["confirmToken"]}),
+        )
+        .await;
         assert_eq!(status, 202, "{body}");
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, body, _) = post(&cluster, "B", &token, &path("impact"), json!({"prompt": edit(4)})).await;
+    let (status, body, _) = post(
+        &cluster,
+        "B",
+        &token,
+        &path("impact"),
+        json!({"prompt": edit(4)}),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "modification_limit");
-    let (status, body, _) = post(&cluster, "A", &token, &path("modifications"), json!({"prompt": edit(4), "confirmToken": "made-up"})).await;
+    let (status, body, _) = post(
+        &cluster,
+        "A",
+        &token,
+        &path("modifications"),
+        json!({"prompt": edit(4), "confirmToken": "made-up"}),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
 
-    let snapshot: Value = cluster.req("A", Method::GET, &format!("/api/runs/{run}"), &token).send().await.unwrap().json().await.unwrap();
+    let snapshot: Value = cluster
+        .req("A", Method::GET, &format!("/api/runs/{run}"), &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(snapshot["modifications"].as_array().unwrap().len(), 3);
-    let task_2 = snapshot["plan"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "task_2").unwrap().clone();
+    let task_2 = snapshot["plan"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "task_2")
+        .unwrap()
+        .clone();
     assert_eq!(task_2["modificationCount"], 3);
     assert_eq!(task_2["prompt"], edit(3));
 
     // Cancel through A; B stops the run.
-    let (status, body, _) = post(&cluster, "A", &token, &format!("/api/runs/{run}/cancel"), json!({})).await;
+    let (status, body, _) = post(
+        &cluster,
+        "A",
+        &token,
+        &format!("/api/runs/{run}/cancel"),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     let events = cluster.poll_to_end("C", &token, &run).await;
-    assert!(events.iter().any(|e| e["type"] == "runCancelled"), "{}", kinds(&events));
+    assert!(
+        events.iter().any(|e| e["type"] == "runCancelled"),
+        "{}",
+        kinds(&events)
+    );
     assert_eq!(events.last().unwrap()["data"]["success"], false);
-    let regenerations = events.iter().filter(|e| e["type"] == "regenerationStarted").count();
+    let regenerations = events
+        .iter()
+        .filter(|e| e["type"] == "regenerationStarted")
+        .count();
     assert_eq!(regenerations, 3, "{}", kinds(&events));
-    let (status, body, _) = post(&cluster, "C", &token, &format!("/api/runs/{run}/cancel"), json!({})).await;
+    let (status, body, _) = post(
+        &cluster,
+        "C",
+        &token,
+        &format!("/api/runs/{run}/cancel"),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     cluster.close().await;
 }
@@ -124,18 +228,36 @@ async fn run_slots_and_request_limits_hold_across_instances() {
     let token = cluster.user("A", "slots@example.com").await;
     let mut projects = Vec::new();
     for i in 0..6 {
-        projects.push(cluster.project(["A", "B", "C"][i % 3], &token, &format!("Slots {i}")).await);
+        projects.push(
+            cluster
+                .project(["A", "B", "C"][i % 3], &token, &format!("Slots {i}"))
+                .await,
+        );
     }
     // Six runs asked for at once through three instances: the tier's two slots, no more.
-    let paths: Vec<String> = projects.iter().map(|p| format!("/api/projects/{p}/runs")).collect();
+    let paths: Vec<String> = projects
+        .iter()
+        .map(|p| format!("/api/projects/{p}/runs"))
+        .collect();
     let mut asks = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         let on = ["A", "B", "C"][i % 3];
-        asks.push(post(&cluster, on, &token, path, json!({"prompt": EXAMPLE_1})));
+        asks.push(post(
+            &cluster,
+            on,
+            &token,
+            path,
+            json!({"prompt": EXAMPLE_1}),
+        ));
     }
     let answers = futures_util::future::join_all(asks).await;
-    let accepted: Vec<&Value> = answers.iter().filter(|(s, _, _)| *s == 202).map(|(_, b, _)| b).collect();
-    let refused: Vec<&(u16, Value, Option<String>)> = answers.iter().filter(|(s, _, _)| *s == 429).collect();
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == 202)
+        .map(|(_, b, _)| b)
+        .collect();
+    let refused: Vec<&(u16, Value, Option<String>)> =
+        answers.iter().filter(|(s, _, _)| *s == 429).collect();
     assert_eq!(accepted.len(), 2, "{answers:?}");
     assert_eq!(refused.len(), 4, "{answers:?}");
     for (_, body, retry) in refused {
@@ -147,7 +269,11 @@ async fn run_slots_and_request_limits_hold_across_instances() {
     let mut limited = 0;
     for i in 0..60 {
         let on = ["A", "B", "C"][i % 3];
-        let r = cluster.req(on, Method::GET, "/api/projects", &token).send().await.unwrap();
+        let r = cluster
+            .req(on, Method::GET, "/api/projects", &token)
+            .send()
+            .await
+            .unwrap();
         match r.status().as_u16() {
             200 => allowed += 1,
             429 => {
@@ -158,11 +284,23 @@ async fn run_slots_and_request_limits_hold_across_instances() {
         }
     }
     // The project and run calls above took 12 of the 30; a token may refill meanwhile.
-    assert!(allowed <= 20, "allowed {allowed} of 60: the bucket is shared");
+    assert!(
+        allowed <= 20,
+        "allowed {allowed} of 60: the bucket is shared"
+    );
     assert!(limited >= 40, "limited {limited}");
     for body in accepted {
         let run = body["buildId"].as_str().unwrap();
-        cluster.req("C", Method::POST, &format!("/api/runs/{run}/cancel"), &token).send().await.unwrap();
+        cluster
+            .req(
+                "C",
+                Method::POST,
+                &format!("/api/runs/{run}/cancel"),
+                &token,
+            )
+            .send()
+            .await
+            .unwrap();
     }
     cluster.close().await;
 }

@@ -11,3 +11,4 @@ mod commands;
 mod delivery;
 mod failover;
 mod harness;
+mod outage;
