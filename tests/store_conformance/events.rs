@@ -165,3 +165,52 @@ pub async fn run_heads_name_watched_runs_and_the_current_runs_of_watched_project
     assert_eq!(got, [("live", "p", 2), ("old", "p", 1), ("q-new", "q", 0)]);
     assert!(db.store.run_heads(&[], &[]).await.unwrap().is_empty());
 }
+
+/// A task's state and the events that report it commit together, or (lease lost) not at all.
+pub async fn a_task_result_commits_with_its_events(db: &Db) {
+    use super::task;
+    use youmeyou_core::model::TaskStatus;
+    with_runs(db, 1).await;
+    db.store
+        .save_plan("r0", &[task("t1", &[])], "static", "x")
+        .await
+        .unwrap();
+    let mut record = db.store.load_tasks("r0").await.unwrap().remove(0);
+    record.task.status = TaskStatus::Completed;
+    record.output = Some(serde_json::from_value(json!({"summary": "done"})).unwrap());
+    let done = NewEvent::new(EventType::TaskCompleted, json!({"taskId": "t1"}));
+    let stored = db
+        .store
+        .append_with_task("r0", &[done.clone()], "t", &record)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].seq, 1);
+    assert_eq!(
+        db.store.load_tasks("r0").await.unwrap()[0].task.status,
+        TaskStatus::Completed
+    );
+
+    // Under a lease another instance took: neither the events nor the task state.
+    let b = db.another().await;
+    db.store
+        .acquire_lease("r0", "A", std::time::Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    db.exec("UPDATE runs SET lease_until = 1 WHERE id = 'r0'")
+        .await;
+    b.take_orphaned_runs("B", std::time::Duration::from_secs(30), 10, false)
+        .await
+        .unwrap();
+    record.task.status = TaskStatus::Failed;
+    let refused = db.store.append_with_task("r0", &[done], "t", &record).await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost(_))),
+        "{refused:?}"
+    );
+    assert_eq!(db.store.last_seq("r0").await.unwrap(), 1);
+    assert_eq!(
+        db.store.load_tasks("r0").await.unwrap()[0].task.status,
+        TaskStatus::Completed
+    );
+}

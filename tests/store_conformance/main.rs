@@ -222,6 +222,7 @@ conformance! {
     events::the_final_append_writes_events_then_the_end,
     events::reads_page_through_the_log,
     events::run_heads_name_watched_runs_and_the_current_runs_of_watched_projects,
+    events::a_task_result_commits_with_its_events,
     leases::a_live_lease_is_exclusive_and_renewals_keep_it,
     leases::a_lapsed_lease_is_taken_over_and_fences_the_old_owner,
     leases::a_released_lease_is_taken_at_once,

@@ -9,6 +9,7 @@
 //! cannot strand the events queued behind its own.
 
 use crate::server::realtime::bus::EventBus;
+use crate::server::store::runs::TaskRecord;
 use crate::server::store::{RunEnd, Store, StoreError};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -54,8 +55,23 @@ struct Queued {
     events: Vec<NewEvent>,
     /// `None`: detached, nobody waits for the result.
     reply: Option<Reply>,
-    /// The run's terminal status, stored with these events (the last of their batch).
+    /// What is stored with these events, in their transaction (they close their batch).
+    with: With,
+}
+
+/// What an emit stores besides its events, in the same transaction.
+#[derive(Default, Clone)]
+struct With {
+    /// The run's terminal status.
     end: Option<RunEnd>,
+    /// A task's new state (its completion or failure, with the events that report it).
+    task: Option<TaskRecord>,
+}
+
+impl With {
+    fn closes_batch(&self) -> bool {
+        self.end.is_some() || self.task.is_some()
+    }
 }
 
 /// ISO-8601 UTC with milliseconds, the contract's time format.
@@ -105,7 +121,24 @@ impl Emitter {
             return Ok(Vec::new());
         }
         let (tx, rx) = oneshot::channel();
-        self.inner.enqueue(events, Some(tx), None);
+        self.inner.enqueue(events, Some(tx), With::default());
+        rx.await
+            .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))?
+    }
+
+    /// Events and the task state they report, in one transaction: a task is never completed
+    /// (or failed) in the store without its events, nor the other way round.
+    pub async fn emit_with_task(
+        &self,
+        events: Vec<NewEvent>,
+        task: TaskRecord,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let with = With {
+            end: None,
+            task: Some(task),
+        };
+        self.inner.enqueue(events, Some(tx), with);
         rx.await
             .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))?
     }
@@ -119,8 +152,14 @@ impl Emitter {
         end: RunEnd,
     ) -> Result<Event, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.inner
-            .enqueue(vec![NewEvent::new(kind, data)], Some(tx), Some(end));
+        self.inner.enqueue(
+            vec![NewEvent::new(kind, data)],
+            Some(tx),
+            With {
+                end: Some(end),
+                task: None,
+            },
+        );
         rx.await
             .map_err(|_| StoreError::Corrupt("the event writer stopped".into()))??
             .pop()
@@ -132,19 +171,19 @@ impl Emitter {
     /// is logged; a store that fails will fail the next awaited emit too.
     pub fn emit_detached(&self, kind: EventType, data: Value) {
         self.inner
-            .enqueue(vec![NewEvent::new(kind, data)], None, None);
+            .enqueue(vec![NewEvent::new(kind, data)], None, With::default());
     }
 
     /// Resolves once everything emitted before the call is stored and published.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        self.inner.enqueue(Vec::new(), Some(tx), None);
+        self.inner.enqueue(Vec::new(), Some(tx), With::default());
         let _ = rx.await;
     }
 }
 
 impl Inner {
-    fn enqueue(self: &Arc<Self>, events: Vec<NewEvent>, reply: Option<Reply>, end: Option<RunEnd>) {
+    fn enqueue(self: &Arc<Self>, events: Vec<NewEvent>, reply: Option<Reply>, with: With) {
         let start = {
             let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if reply.is_none() && p.events >= MAX_DETACHED_WAITING {
@@ -152,7 +191,11 @@ impl Inner {
                 return;
             }
             p.events += events.len();
-            p.queue.push_back(Queued { events, reply, end });
+            p.queue.push_back(Queued {
+                events,
+                reply,
+                with,
+            });
             !std::mem::replace(&mut p.writing, true)
         };
         if start {
@@ -177,10 +220,11 @@ impl Inner {
                         break;
                     }
                     n += front.events.len();
-                    let ends = front.end.is_some();
+                    let ends = front.with.closes_batch();
                     batch.extend(p.queue.pop_front());
                     if ends {
-                        // A terminal status closes its batch: it is written after its events.
+                        // A terminal status or a task state closes its batch: it is written
+                        // with its events.
                         break;
                     }
                 }
@@ -200,18 +244,18 @@ impl Inner {
     /// caller gets its own result and one bad emit fails alone.
     async fn write(&self, mut batch: Vec<Queued>) {
         let counts: Vec<usize> = batch.iter().map(|q| q.events.len()).collect();
-        let end = batch.last().and_then(|q| q.end.clone());
+        let with = batch.last().map(|q| q.with.clone()).unwrap_or_default();
         let all: Vec<NewEvent> = batch
             .iter_mut()
             .flat_map(|q| std::mem::take(&mut q.events))
             .collect();
-        if all.is_empty() {
+        if all.is_empty() && !with.closes_batch() {
             for q in batch {
                 reply(q.reply, Ok(Vec::new()));
             }
             return;
         }
-        let failure = match self.append(&all, end.as_ref()).await {
+        let failure = match self.append(&all, &with).await {
             Ok(stored) => {
                 let mut stored = stored.into_iter();
                 for (q, n) in batch.into_iter().zip(counts) {
@@ -239,7 +283,7 @@ impl Inner {
                     reply(q.reply, Ok(Vec::new()));
                     continue;
                 }
-                match (self.append(&events, q.end.as_ref()).await, q.reply) {
+                match (self.append(&events, &q.with).await, q.reply) {
                     (Ok(stored), to) => self.deliver(to, stored),
                     (Err(e), Some(tx)) => {
                         let _ = tx.send(Err(e));
@@ -256,20 +300,23 @@ impl Inner {
         }
     }
 
-    async fn append(
-        &self,
-        events: &[NewEvent],
-        end: Option<&RunEnd>,
-    ) -> Result<Vec<Event>, StoreError> {
+    async fn append(&self, events: &[NewEvent], with: &With) -> Result<Vec<Event>, StoreError> {
         self.appends.fetch_add(1, Ordering::Relaxed);
         let ts = now_iso();
-        match end {
-            Some(end) => {
+        match with {
+            With { end: Some(end), .. } => {
                 self.store
                     .append_final(&self.run_id, events, &ts, end)
                     .await
             }
-            None => self.store.append_events(&self.run_id, events, &ts).await,
+            With {
+                task: Some(task), ..
+            } => {
+                self.store
+                    .append_with_task(&self.run_id, events, &ts, task)
+                    .await
+            }
+            _ => self.store.append_events(&self.run_id, events, &ts).await,
         }
     }
 

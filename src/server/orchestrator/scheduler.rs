@@ -557,7 +557,6 @@ impl Driver {
             .as_ref()
             .map(|o| o.summary.clone())
             .unwrap_or_default();
-        self.persist(index).await?;
         events.push(NewEvent::new(
             EventType::TaskCompleted,
             json!({
@@ -565,7 +564,10 @@ impl Driver {
                 "durationMs": started.elapsed().as_millis() as u64,
             }),
         ));
-        self.emitter.emit_all(events).await?;
+        // The result and the events that report it commit together.
+        self.emitter
+            .emit_with_task(events, self.record(index))
+            .await?;
         self.completed_now += 1;
         Ok(())
     }
@@ -634,26 +636,31 @@ impl Driver {
         state.task.finished_at = Some(now_iso());
         state.error = Some(format!("{code}: {message}"));
         let (id, name) = (state.task.id.clone(), state.task.name.clone());
-        self.persist(index).await?;
+        let failed = NewEvent::new(
+            EventType::TaskFailed,
+            json!({"taskId": id, "name": name, "error": message, "code": code, "suggestedAction": action}),
+        );
         self.emitter
-            .emit(
-                EventType::TaskFailed,
-                json!({"taskId": id, "name": name, "error": message, "code": code, "suggestedAction": action}),
-            )
+            .emit_with_task(vec![failed], self.record(index))
             .await?;
         Ok(())
     }
 
-    async fn persist(&self, index: usize) -> Result<(), StoreError> {
+    fn record(&self, index: usize) -> TaskRecord {
         let state = &self.tasks[index];
-        let record = TaskRecord {
+        TaskRecord {
             task: state.task.clone(),
             position: index as i64,
             attempts: state.attempts,
             output: state.output.as_deref().cloned(),
             error: state.error.clone(),
-        };
-        self.store.update_task(&self.run_id, &record).await
+        }
+    }
+
+    async fn persist(&self, index: usize) -> Result<(), StoreError> {
+        self.store
+            .update_task(&self.run_id, &self.record(index))
+            .await
     }
 
     /// Applies a confirmed edit (validated by the caller against the stored state).

@@ -1,6 +1,7 @@
 //! The append-only event log: per run, `seq` 1, 2, 3, … without gaps. Events are written here
 //! before any transport sees them.
 
+use super::runs::TaskRecord;
 use super::StoreError;
 use async_trait::async_trait;
 use youmeyou_core::model::{Event, NewEvent};
@@ -43,6 +44,17 @@ pub trait EventStore: Send + Sync {
         events: &[NewEvent],
         ts: &str,
         end: &RunEnd,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// [`append_events`](Self::append_events), and in the same transaction, after the events,
+    /// the task's new state (`update_task`): a task's result and the events that report it
+    /// commit together.
+    async fn append_with_task(
+        &self,
+        run_id: &str,
+        events: &[NewEvent],
+        ts: &str,
+        task: &TaskRecord,
     ) -> Result<Vec<Event>, StoreError>;
 
     /// Events with `seq > after_seq`, in order, at most `limit`.

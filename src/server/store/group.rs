@@ -5,6 +5,7 @@
 //! queued behind a commit share the next one, so N concurrent runs pay one commit (one fsync,
 //! a few round trips) instead of N.
 
+use super::runs::TaskRecord;
 use super::{RunEnd, StoreError};
 use async_trait::async_trait;
 use std::collections::VecDeque;
@@ -18,6 +19,9 @@ pub struct Append {
     pub ts: String,
     /// Written after the events, in the same transaction.
     pub end: Option<RunEnd>,
+    /// A task's new state, written in the same transaction as the events that report it
+    /// (a task never completes without its `taskCompleted`, nor the other way round).
+    pub task: Option<TaskRecord>,
     /// The lease epoch this instance holds on the run, when it holds one: the append commits
     /// only while the run's `lease_epoch` is still this one (else `StoreError::LeaseLost`).
     pub fence: Option<i64>,
@@ -33,6 +37,13 @@ pub type GroupResults = Vec<Result<Vec<Event>, StoreError>>;
 #[async_trait]
 pub trait GroupWriter: Send + Sync {
     async fn write_group(&self, batch: &[Append]) -> Result<GroupResults, StoreError>;
+}
+
+/// What an append writes in its transaction besides the events.
+#[derive(Default, Clone, Copy)]
+pub struct After<'a> {
+    pub end: Option<&'a RunEnd>,
+    pub task: Option<&'a TaskRecord>,
 }
 
 /// Most appends one commit takes; bounds the transaction (and the wait of its last caller).
@@ -70,7 +81,7 @@ impl GroupCommit {
         run_id: &str,
         events: &[NewEvent],
         ts: &str,
-        end: Option<&RunEnd>,
+        after: After<'_>,
         fence: Option<i64>,
     ) -> Result<Vec<Event>, StoreError> {
         let (reply, mut answer) = oneshot::channel();
@@ -78,7 +89,8 @@ impl GroupCommit {
             run_id: run_id.to_string(),
             events: events.to_vec(),
             ts: ts.to_string(),
-            end: end.cloned(),
+            end: after.end.cloned(),
+            task: after.task.cloned(),
             fence,
             reply,
         });

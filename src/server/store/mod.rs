@@ -16,8 +16,8 @@ pub mod sqlite;
 pub mod users;
 
 use async_trait::async_trait;
-pub use error::StoreError;
 pub use commands::CommandStore;
+pub use error::StoreError;
 pub use events::{EventStore, RunEnd, RunHead};
 pub use lease::LeaseStore;
 pub use projects::ProjectStore;

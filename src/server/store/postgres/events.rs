@@ -6,7 +6,8 @@
 
 use super::PgStore;
 use crate::server::store::codec::parse_kind;
-use crate::server::store::group::{missing, Append, GroupResults, GroupWriter};
+use crate::server::store::group::{missing, After, Append, GroupResults, GroupWriter};
+use crate::server::store::runs::TaskRecord;
 use crate::server::store::{EventStore, RunEnd, RunHead, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -101,6 +102,12 @@ impl GroupWriter for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Task states reported by the group's events, in the same transaction.
+        for append in batch {
+            if let (Some(task), true) = (&append.task, next.contains_key(append.run_id.as_str())) {
+                write_task(&mut tx, &append.run_id, task).await?;
+            }
+        }
         for append in batch {
             if let (Some(end), true) = (&append.end, next.contains_key(append.run_id.as_str())) {
                 sqlx::query(
@@ -119,6 +126,37 @@ impl GroupWriter for PgStore {
     }
 }
 
+/// A task's state (its lease already checked by the group's counter update, whose row lock
+/// holds until the commit).
+async fn write_task(
+    tx: &mut sqlx::PgConnection,
+    run_id: &str,
+    record: &TaskRecord,
+) -> Result<(), StoreError> {
+    let output = record
+        .output
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    sqlx::query(
+        "UPDATE tasks SET spec = $1, status = $2, started_at = $3, finished_at = $4, modification_count = $5, attempts = $6, output = $7, error = $8
+         WHERE run_id = $9 AND id = $10",
+    )
+    .bind(serde_json::to_string(&record.task)?)
+    .bind(crate::server::store::codec::status_str(record.task.status))
+    .bind(&record.task.started_at)
+    .bind(&record.task.finished_at)
+    .bind(i64::from(record.task.modification_count))
+    .bind(i64::from(record.attempts))
+    .bind(output)
+    .bind(&record.error)
+    .bind(run_id)
+    .bind(&record.task.id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     async fn append_events(
@@ -132,7 +170,24 @@ impl EventStore for PgStore {
         }
         let fence = self.leases.fence(run_id);
         self.commits
-            .append(self, run_id, events, ts, None, fence)
+            .append(self, run_id, events, ts, After::default(), fence)
+            .await
+    }
+
+    async fn append_with_task(
+        &self,
+        run_id: &str,
+        events: &[NewEvent],
+        ts: &str,
+        task: &TaskRecord,
+    ) -> Result<Vec<Event>, StoreError> {
+        let fence = self.leases.fence(run_id);
+        let after = After {
+            end: None,
+            task: Some(task),
+        };
+        self.commits
+            .append(self, run_id, events, ts, after, fence)
             .await
     }
 
@@ -144,8 +199,12 @@ impl EventStore for PgStore {
         end: &RunEnd,
     ) -> Result<Vec<Event>, StoreError> {
         let fence = self.leases.fence(run_id);
+        let after = After {
+            end: Some(end),
+            task: None,
+        };
         self.commits
-            .append(self, run_id, events, ts, Some(end), fence)
+            .append(self, run_id, events, ts, after, fence)
             .await
     }
 

@@ -3,7 +3,8 @@
 
 use super::SqliteStore;
 use crate::server::store::codec::parse_kind;
-use crate::server::store::group::{missing, Append, GroupResults, GroupWriter};
+use crate::server::store::group::{missing, After, Append, GroupResults, GroupWriter};
+use crate::server::store::runs::TaskRecord;
 use crate::server::store::{EventStore, RunEnd, RunHead, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -110,6 +111,12 @@ async fn write_group(
         });
         insert.build().execute(&mut *tx).await?;
     }
+    // Task states reported by the group's events, in the same transaction.
+    for append in batch {
+        if let (Some(task), true) = (&append.task, next.contains_key(append.run_id.as_str())) {
+            write_task(&mut tx, &append.run_id, task).await?;
+        }
+    }
     // Terminal statuses last, after every event of the group is in.
     for append in batch {
         if let (Some(end), true) = (&append.end, next.contains_key(append.run_id.as_str())) {
@@ -128,6 +135,36 @@ async fn write_group(
     Ok(results)
 }
 
+/// A task's state (its lease already checked by the group's counter update).
+async fn write_task(
+    tx: &mut sqlx::SqliteConnection,
+    run_id: &str,
+    record: &TaskRecord,
+) -> Result<(), StoreError> {
+    let output = record
+        .output
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    sqlx::query(
+        "UPDATE tasks SET spec = ?1, status = ?2, started_at = ?3, finished_at = ?4, modification_count = ?5, attempts = ?6, output = ?7, error = ?8
+         WHERE run_id = ?9 AND id = ?10",
+    )
+    .bind(serde_json::to_string(&record.task)?)
+    .bind(crate::server::store::codec::status_str(record.task.status))
+    .bind(&record.task.started_at)
+    .bind(&record.task.finished_at)
+    .bind(i64::from(record.task.modification_count))
+    .bind(i64::from(record.attempts))
+    .bind(output)
+    .bind(&record.error)
+    .bind(run_id)
+    .bind(&record.task.id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append_events(
@@ -141,7 +178,24 @@ impl EventStore for SqliteStore {
         }
         let fence = self.leases.fence(run_id);
         self.commits
-            .append(self, run_id, events, ts, None, fence)
+            .append(self, run_id, events, ts, After::default(), fence)
+            .await
+    }
+
+    async fn append_with_task(
+        &self,
+        run_id: &str,
+        events: &[NewEvent],
+        ts: &str,
+        task: &TaskRecord,
+    ) -> Result<Vec<Event>, StoreError> {
+        let fence = self.leases.fence(run_id);
+        let after = After {
+            end: None,
+            task: Some(task),
+        };
+        self.commits
+            .append(self, run_id, events, ts, after, fence)
             .await
     }
 
@@ -153,8 +207,12 @@ impl EventStore for SqliteStore {
         end: &RunEnd,
     ) -> Result<Vec<Event>, StoreError> {
         let fence = self.leases.fence(run_id);
+        let after = After {
+            end: Some(end),
+            task: None,
+        };
         self.commits
-            .append(self, run_id, events, ts, Some(end), fence)
+            .append(self, run_id, events, ts, after, fence)
             .await
     }
 
