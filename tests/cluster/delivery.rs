@@ -121,3 +121,60 @@ async fn a_run_on_b_reaches_watchers_on_a_and_c_identically_on_every_transport()
     same_as_log("polling on A", &polled, &log);
     cluster.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reconnects_to_another_instance_resumes_from_its_seq() {
+    use futures_util::SinkExt;
+    let cluster = Cluster::start(&["A", "B", "C"], Options::default()).await;
+    let token = cluster.user("A", "reconnect@example.com").await;
+    let project = cluster.project("A", &token, "Reconnect").await;
+    let run = cluster.run("B", &token, &project, EXAMPLE_1).await;
+    // A client on A reads the first events, then its connection drops.
+    let mut first: Vec<Value> = Vec::new();
+    while first.len() < 5 {
+        let after = first.last().map_or(0, seq);
+        first.extend(cluster.poll("A", &token, &run, after).await);
+    }
+    let cut = seq(&first[4]);
+    // It comes back on C over WebSocket, resuming after `cut`, and on SSE with Last-Event-ID.
+    let mut ws = ws_connect(
+        &cluster.get("C").ws_url(&format!("/api/ws/runs/{run}")),
+        &token,
+    )
+    .await;
+    let resume = serde_json::json!({"type": "resume", "runId": run, "afterSeq": cut});
+    ws.send(Message::Text(resume.to_string().into()))
+        .await
+        .unwrap();
+    let sse = cluster
+        .req("C", reqwest::Method::GET, &format!("/events/{run}"), &token)
+        .header("last-event-id", cut.to_string())
+        .send();
+    let (rest, sse) = tokio::join!(ws_to_end(&mut ws, &run), sse);
+    let mut sse = sse.unwrap();
+    let mut text = String::new();
+    let deadline = Instant::now() + WAIT;
+    while !text.contains("\"executionSummary\"") {
+        let chunk = tokio::time::timeout_at(deadline.into(), sse.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let sse_events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let log = log(&cluster, "B", &token, &run).await;
+    let expected: Vec<Value> = log.into_iter().filter(|e| seq(e) > cut).collect();
+    assert_eq!(
+        seqs(&rest),
+        seqs(&expected),
+        "WebSocket on C went on after {cut}"
+    );
+    assert_eq!(rest, expected);
+    assert_eq!(sse_events, expected, "SSE on C went on after {cut}");
+    cluster.close().await;
+}
