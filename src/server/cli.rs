@@ -95,6 +95,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             })?;
         crate::server::run(config, listener, crate::server::shutdown::signal()).await
     });
+    // Spans of the last moments (a run's spans are flushed when it ends) reach the collector.
+    crate::server::telemetry::otel::shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

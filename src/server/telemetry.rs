@@ -2,6 +2,12 @@
 //! id (`x-request-id`, generated when the client sent none) carried in its span and response.
 //! Every formatted log line passes through the process's [`Redactor`] before it is written, so
 //! no secret it knows (the LLM API key, the JWT secrets) reaches the log, whatever logged it.
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP ([`otel`]), one
+//! trace per run across instances.
+
+pub mod otel;
+
+pub use otel::{run_span, run_traced};
 
 use crate::server::config::LogFormat;
 use axum::http::Request;
@@ -9,8 +15,13 @@ use std::io::{self, Write};
 use std::sync::{Arc, OnceLock};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use tracing_subscriber::filter::{filter_fn, FilterExt, Filtered};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+use tracing_subscriber::layer::Filter;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{
+    layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer, Registry,
+};
 use youmeyou_llm::Redactor;
 
 /// The process's one redactor, shared (`Arc`) by the log writer and the LLM provider.
@@ -21,33 +32,82 @@ pub fn redactor() -> Arc<Redactor> {
     REDACTOR.get_or_init(|| Arc::new(Redactor::new())).clone()
 }
 
+/// Installs the process's subscriber: log lines to stdout and, when the environment names an
+/// OTLP collector, spans to it. A malformed collector URL stops the process with one line
+/// naming the variable, like a bad flag.
 pub fn init(filter: &str, format: LogFormat) {
+    let otel = otel::OtelConfig::from_env()
+        .and_then(|config| match config {
+            Some(config) => Ok(otel::layer(&config)?.map(|layer| (layer, config))),
+            None => Ok(None),
+        })
+        .unwrap_or_else(|message| {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        });
+    let announce = otel.as_ref().map(|(_, config)| config.clone());
+    let layer = otel.map(|(layer, _)| layer.with_filter(otel_filter(filter)));
     // A second init (tests) keeps the first subscriber.
-    let _ = subscriber(filter, format, redactor(), io::stdout).try_init();
+    let _ = subscriber(filter, format, redactor(), io::stdout, layer).try_init();
+    if let Some(config) = announce {
+        tracing::info!(
+            endpoint = %config.traces_url,
+            service = %config.service_name,
+            instance = %config.instance,
+            "exporting spans over OTLP"
+        );
+    }
 }
 
-/// The subscriber `init` installs, writing to `out` through `redactor`.
+/// The exporter's share of the spans: what the log filter lets through, and run spans always.
+type OtelLayer = Filtered<
+    tracing_opentelemetry::OpenTelemetryLayer<Registry, otel::Tracer>,
+    EnvFilter,
+    Registry,
+>;
+
+fn otel_filter(filter: &str) -> EnvFilter {
+    EnvFilter::try_new(format!("{filter},{}=info", otel::RUN_TARGET))
+        .unwrap_or_else(|_| EnvFilter::new(format!("info,{}=info", otel::RUN_TARGET)))
+}
+
+/// What the log lines show: what `filter` lets through, run spans never.
+fn logged<S>(filter: &str) -> impl Filter<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+{
+    EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .and(filter_fn(|meta| meta.target() != otel::RUN_TARGET))
+}
+
+/// The subscriber `init` installs, writing to `out` through `redactor`, with the OTLP layer
+/// when there is one. Log lines never show run spans: they exist only for the exporter.
 fn subscriber<W>(
     filter: &str,
     format: LogFormat,
     redactor: Arc<Redactor>,
     out: W,
+    otel: Option<OtelLayer>,
 ) -> impl tracing::Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = Redacting::new(redactor, out);
-    let text = (format == LogFormat::Text)
-        .then(|| tracing_subscriber::fmt::layer().with_writer(writer.clone()));
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer.clone())
+            .with_filter(logged(filter))
+    });
     let json = (format == LogFormat::Json).then(|| {
         tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_writer(writer)
+            .with_filter(logged(filter))
     });
     tracing_subscriber::registry()
-        .with(filter)
+        .with(otel)
         .with(text)
         .with(json)
 }
@@ -212,7 +272,7 @@ mod tests {
             redactor.register(key);
             redactor.register_bytes(&jwt);
             let out = Captured::default();
-            let subscriber = subscriber("info", format, redactor, out.clone());
+            let subscriber = subscriber("info", format, redactor, out.clone(), None);
             tracing::subscriber::with_default(subscriber, || {
                 let cut = &key[..15];
                 tracing::warn!(error = %format!("bad key {key}"), "provider said {key}");
@@ -231,6 +291,46 @@ mod tests {
             );
             assert!(text.contains("provider said"), "{format:?}: {text}");
         }
+    }
+
+    #[test]
+    fn run_spans_reach_the_exporter_whatever_the_log_filter_but_never_the_log_lines() {
+        use opentelemetry::trace::TracerProvider as _;
+        let spans = otel::tests::Collected::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_simple_exporter(spans.clone())
+            .build();
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("test"))
+            .with_filter(otel_filter("warn"));
+        let out = Captured::default();
+        let subscriber = subscriber(
+            "warn",
+            LogFormat::Text,
+            Arc::new(Redactor::new()),
+            out.clone(),
+            Some(layer),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            otel::span_in_run_trace("run-1", "first").in_scope(|| {
+                tracing::info!("below the log filter");
+                tracing::warn!("task failed");
+            });
+        });
+        let text =
+            String::from_utf8_lossy(&out.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("task failed"), "{text}");
+        assert!(!text.contains("run{"), "{text}");
+        let spans = spans.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].name, "run");
+        assert_eq!(
+            spans[0].span_context.trace_id(),
+            otel::run_trace_id("run-1")
+        );
+        let events: Vec<&str> = spans[0].events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(events, ["task failed"]);
     }
 
     #[test]

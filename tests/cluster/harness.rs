@@ -282,7 +282,7 @@ impl Cluster {
         let deadline = Instant::now() + WAIT;
         let mut seen: Vec<Value> = Vec::new();
         loop {
-            let after = seen.last().map_or(0, |e| seq(e));
+            let after = seen.last().map_or(0, seq);
             seen.extend(self.poll(on, token, run, after).await);
             if seen.iter().any(is_final) {
                 return seen;

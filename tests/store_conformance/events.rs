@@ -181,7 +181,7 @@ pub async fn a_task_result_commits_with_its_events(db: &Db) {
     let done = NewEvent::new(EventType::TaskCompleted, json!({"taskId": "t1"}));
     let stored = db
         .store
-        .append_with_task("r0", &[done.clone()], "t", &record)
+        .append_with_task("r0", std::slice::from_ref(&done), "t", &record)
         .await
         .unwrap();
     assert_eq!(stored[0].seq, 1);

@@ -150,7 +150,8 @@ impl Orchestrator {
         );
         let this = self.clone();
         let run_id = run_id.to_string();
-        self.tracker.spawn(async move {
+        let span = crate::server::telemetry::run_span(&run_id, &self.settings.instance_id);
+        self.tracker.spawn(crate::server::telemetry::run_traced(span, async move {
             let shared = this.store.shared();
             if shared && !this.take_lease(&run_id, &emitter, lease).await {
                 this.active().remove(&run_id);
@@ -175,7 +176,7 @@ impl Orchestrator {
                 }
             }
             this.active().remove(&run_id);
-        });
+        }));
     }
 
     /// Takes (or announces) the run's lease before driving it; false when another instance
