@@ -587,7 +587,11 @@ pub async fn handler(
     );
     state
         .metrics
-        .gauge("youmeyou_database_up", "1 when the database answers, else 0.", &[("backend", state.store.backend())])
+        .gauge(
+            "youmeyou_database_up",
+            "1 when the database answers, else 0.",
+            &[("backend", state.store.backend())],
+        )
         .set(i64::from(database_up));
     if let Some(redis) = &state.redis {
         state
@@ -597,7 +601,11 @@ pub async fn handler(
     }
     state
         .metrics
-        .gauge("youmeyou_leases_held", "Runs whose lease this instance holds.", &[])
+        .gauge(
+            "youmeyou_leases_held",
+            "Runs whose lease this instance holds.",
+            &[],
+        )
         .set(state.store.leases().count() as i64);
     (
         [(

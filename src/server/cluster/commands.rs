@@ -32,7 +32,10 @@ const ANSWER_POLL: Duration = Duration::from_millis(15);
 pub enum RunCommand {
     Cancel,
     #[serde(rename_all = "camelCase")]
-    Impact { task_id: String, prompt: String },
+    Impact {
+        task_id: String,
+        prompt: String,
+    },
     #[serde(rename_all = "camelCase")]
     Modify {
         task_id: String,
@@ -92,7 +95,11 @@ fn is_final(status: &str) -> bool {
     matches!(status, "completed" | "failed" | "cancelled")
 }
 
-async fn forward(state: &AppState, run: &RunRef, command: &RunCommand) -> Result<Response, ApiError> {
+async fn forward(
+    state: &AppState,
+    run: &RunRef,
+    command: &RunCommand,
+) -> Result<Response, ApiError> {
     let stored = StoredCommand {
         id: uuid::Uuid::new_v4().simple().to_string(),
         run_id: run.id.clone(),
