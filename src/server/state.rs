@@ -115,6 +115,7 @@ impl AppState {
         };
         let quotas = Arc::new(Quotas::new(config.limits.clone(), limiter, store.clone()));
         let command_wakeups = Arc::new(tokio::sync::Notify::new());
+        let queue_wakeups = Arc::new(tokio::sync::Notify::new());
         let bus: Arc<dyn EventBus> = if store.shared() || redis.is_some() {
             // Several instances: events of runs driven elsewhere arrive through the relay.
             Arc::new(crate::server::cluster::relay::ClusterBus::start(
@@ -123,6 +124,7 @@ impl AppState {
                 store.clone(),
                 metrics.clone(),
                 command_wakeups.clone(),
+                queue_wakeups.clone(),
             ))
         } else {
             Arc::new(InProcessBus::with_metrics(metrics.clone()))
@@ -149,12 +151,13 @@ impl AppState {
             (None, Some(runtime)) => Arc::new(LlmAgents::new(runtime.clone())),
             (None, None) => Arc::new(BuiltinAgents),
         };
-        let orchestrator = Orchestrator::new(
+        let orchestrator = Orchestrator::with_queue_wakeups(
             store.clone(),
             bus.clone(),
             config.orchestrator.clone(),
             planner,
             agents,
+            queue_wakeups,
         );
         Ok(Self {
             leptos_options: crate::server::leptos_options(),

@@ -12,3 +12,4 @@ mod delivery;
 mod failover;
 mod harness;
 mod outage;
+mod queue;

@@ -85,9 +85,48 @@ pub async fn dispatch(state: &AppState, run: &RunRef, command: RunCommand) -> Re
     if !state.store.shared() || state.orchestrator.is_active(&run.id) || is_final(&run.status) {
         return execute(&state.orchestrator, run, &command).await;
     }
+    if run.status == "queued" {
+        if let Some(answer) = queued(state, run, &command).await {
+            return answer;
+        }
+    }
     match forward(state, run, &command).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    }
+}
+
+/// A command about a run still in the shared queue, which no instance drives yet: answered
+/// here, as its owner would. `None` when an instance took the run meanwhile.
+async fn queued(state: &AppState, run: &RunRef, command: &RunCommand) -> Option<Response> {
+    match command {
+        RunCommand::Cancel => {
+            let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            match state.store.cancel_queued(&run.id, &ts).await {
+                Ok(Some(events)) => {
+                    for event in events {
+                        state.bus.publish(&run.project_id, Arc::new(event));
+                    }
+                    // Positions of the runs behind it move up.
+                    state.orchestrator.queued();
+                    Some(
+                        (StatusCode::ACCEPTED, Json(json!({"status": "cancelling"})))
+                            .into_response(),
+                    )
+                }
+                Ok(None) => None,
+                Err(e) => Some(ApiError::from(e).into_response()),
+            }
+        }
+        RunCommand::Impact { .. } | RunCommand::Modify { .. } => Some(
+            ApiError::Rule {
+                code: "unknown_task",
+                message: "The run has no plan yet; wait for planGenerated, then edit a step."
+                    .into(),
+                retry_after: None,
+            }
+            .into_response(),
+        ),
     }
 }
 
@@ -166,6 +205,12 @@ fn respond(answer: Answer) -> Response {
 
 /// Tells every instance that a command waits (the owner takes it; the others find nothing).
 async fn wake(state: &AppState) {
+    wake_all(state, COMMANDS_CHANNEL).await;
+}
+
+/// Publishes a wake-up on `{prefix}{channel}` (no-op without Redis or while it is down: the
+/// listeners also look on their own every fraction of a second).
+pub async fn wake_all(state: &AppState, channel: &str) {
     let Some(link) = &state.redis else { return };
     if !link.is_up() {
         return;
@@ -174,7 +219,7 @@ async fn wake(state: &AppState) {
     let sent = tokio::time::timeout(
         super::link::COMMAND_TIMEOUT,
         redis::cmd("PUBLISH")
-            .arg(link.key(COMMANDS_CHANNEL))
+            .arg(link.key(channel))
             .arg("1")
             .query_async::<i64>(&mut conn),
     )

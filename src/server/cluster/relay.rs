@@ -28,6 +28,9 @@ const OUTBOX: usize = 16_384;
 /// Events one backstop read fetches per run.
 const BACKFILL_PAGE: u32 = 500;
 
+/// The channel (after the prefix) that tells every instance a run was queued.
+pub const QUEUE_CHANNEL: &str = "queue";
+
 /// What travels on a project channel.
 #[derive(Deserialize)]
 struct Wire {
@@ -74,6 +77,7 @@ impl ClusterBus {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         wakeups: Arc<tokio::sync::Notify>,
+        queue_wakeups: Arc<tokio::sync::Notify>,
     ) -> Self {
         let local = Arc::new(InProcessBus::with_metrics(metrics.clone()));
         let (outbox, outgoing) = mpsc::channel(OUTBOX);
@@ -92,9 +96,14 @@ impl ClusterBus {
             .as_ref()
             .map(|l| l.key(super::commands::COMMANDS_CHANNEL))
             .unwrap_or_default();
+        let queue = link
+            .as_ref()
+            .map(|l| l.key(QUEUE_CHANNEL))
+            .unwrap_or_default();
         if let Some(link) = link {
             tokio::spawn(publisher(shared.clone(), link.clone(), outgoing));
             let _ = sub_tx.send(SubCmd::Subscribe(commands.clone()));
+            let _ = sub_tx.send(SubCmd::Subscribe(queue.clone()));
             tokio::spawn(subscriber(link, sub_rx, msg_tx));
         }
         let relay = Relay {
@@ -107,6 +116,8 @@ impl ClusterBus {
             subs: sub_tx,
             commands,
             wakeups,
+            queue,
+            queue_wakeups,
         };
         tokio::spawn(relay.run(watches, msg_rx));
         Self { local, shared }
@@ -318,6 +329,9 @@ struct Relay {
     /// The channel that wakes this instance's command worker, and the worker's wake-up.
     commands: String,
     wakeups: Arc<tokio::sync::Notify>,
+    /// The channel that wakes the shared queue's dispatcher, and its wake-up.
+    queue: String,
+    queue_wakeups: Arc<tokio::sync::Notify>,
 }
 
 impl Relay {
@@ -336,6 +350,7 @@ impl Relay {
                 },
                 m = messages.recv() => match m {
                     Some((channel, _)) if channel == self.commands => self.wakeups.notify_one(),
+                    Some((channel, _)) if channel == self.queue => self.queue_wakeups.notify_one(),
                     Some((_, payload)) => self.relay(&payload).await,
                     None => return,
                 },

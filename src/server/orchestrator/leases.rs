@@ -14,6 +14,8 @@ use youmeyou_core::model::TaskStatus;
 
 /// Most runs one sweep takes; the rest wait for the next sweep (or another instance).
 const SWEEP_BATCH: u32 = 32;
+/// How often the shared queue is looked at without a wake-up.
+const DISPATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Orchestrator {
     /// Starts the lease keeper when the store is shared; a no-op for the embedded store.
@@ -28,12 +30,16 @@ impl Orchestrator {
             let mut sweep = tokio::time::interval(this.settings.sweep_interval);
             renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut dispatch = tokio::time::interval(DISPATCH_EVERY);
+            dispatch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_renewed = Instant::now();
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = renew.tick() => this.renew(&metrics, &mut last_renewed).await,
                     _ = sweep.tick() => this.sweep(&metrics).await,
+                    _ = dispatch.tick() => this.dispatch().await,
+                    () = this.queue_wakeups.notified() => this.dispatch().await,
                 }
             }
         });
@@ -109,6 +115,82 @@ impl Orchestrator {
         }
     }
 
+    /// The shared queue (PostgreSQL): while this instance has a free run slot, it takes the
+    /// next queued run in the cluster's order (premium first, then oldest) and drives it; then
+    /// the runs still queued are told their places (`queuePosition`, one reporter at a time).
+    pub async fn dispatch(&self) {
+        if self.stopping.is_cancelled() {
+            return;
+        }
+        let instance = &self.settings.instance_id;
+        while self.active_count() < self.settings.max_concurrent_runs {
+            match self
+                .store
+                .claim_queued(instance, self.settings.lease_ttl)
+                .await
+            {
+                Ok(Some(taken)) => {
+                    let priority = self.priority_of(&taken.run.owner_id).await;
+                    let Some(this) = self.me.upgrade() else {
+                        return;
+                    };
+                    this.start_with_lease(
+                        &taken.run.id,
+                        &taken.run.project_id,
+                        priority,
+                        None,
+                        Lease::Claimed,
+                    );
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::debug!(%error, "could not read the shared queue");
+                    return;
+                }
+            }
+        }
+        self.report_queue().await;
+    }
+
+    /// A run was added to the shared queue here: look at it now.
+    pub fn queued(&self) {
+        self.queue_wakeups.notify_one();
+    }
+
+    /// Tells queued runs nobody drives yet their place in the shared queue.
+    pub(crate) async fn report_queue(&self) {
+        let durations = self
+            .store
+            .recent_run_durations(20)
+            .await
+            .unwrap_or_default();
+        let average = if durations.is_empty() {
+            60.0
+        } else {
+            durations.iter().sum::<f64>() / durations.len() as f64
+        };
+        let ts = super::emitter::now_iso();
+        match self
+            .store
+            .report_queue(&ts, average, self.settings.max_concurrent_runs)
+            .await
+        {
+            Ok(told) => {
+                for (project, event) in told {
+                    self.bus.publish(&project, Arc::new(event));
+                }
+            }
+            Err(error) => tracing::debug!(%error, "could not report the shared queue"),
+        }
+    }
+
+    async fn priority_of(&self, owner_id: &str) -> Priority {
+        match self.store.user_by_id(owner_id).await {
+            Ok(Some(u)) if u.tier == Tier::Premium => Priority::Premium,
+            _ => Priority::Free,
+        }
+    }
+
     /// Drives a run this instance just took the lease of.
     pub(crate) async fn take_over(&self, taken: TakenRun) {
         let TakenRun {
@@ -123,10 +205,7 @@ impl Orchestrator {
                 .count(),
             Err(_) => 0,
         };
-        let priority = match self.store.user_by_id(&run.owner_id).await {
-            Ok(Some(u)) if u.tier == Tier::Premium => Priority::Premium,
-            _ => Priority::Free,
-        };
+        let priority = self.priority_of(&run.owner_id).await;
         tracing::info!(run = %run.id, previous = ?previous_owner, completed_tasks, "taking the run over");
         let Some(this) = self.me.upgrade() else {
             return;

@@ -53,6 +53,9 @@ pub struct Orchestrator {
     pub(crate) stopping: tokio_util::sync::CancellationToken,
     /// This orchestrator, for tasks that start runs from `&self`.
     me: std::sync::Weak<Orchestrator>,
+    /// Wakes the shared queue's dispatcher (orchestrator/leases.rs): a run was queued, one
+    /// ended here, or (through Redis) another instance queued one.
+    pub(crate) queue_wakeups: Arc<tokio::sync::Notify>,
 }
 
 /// How this instance came to drive a run, for its lease (shared store only).
@@ -61,6 +64,8 @@ pub enum Lease {
     /// A run this instance created or resumes: take its lease first, or leave it to the
     /// instance that holds it.
     Acquire,
+    /// A queued run this instance took from the shared queue (the lease is held).
+    Claimed,
     /// A run this instance's sweeper took over (the lease is held): tell its watchers.
     TakenOver {
         previous_owner: Option<String>,
@@ -83,6 +88,26 @@ impl Orchestrator {
         planner: Arc<dyn Planner>,
         agents: Arc<dyn Agents>,
     ) -> Arc<Self> {
+        Self::with_queue_wakeups(
+            store,
+            bus,
+            settings,
+            planner,
+            agents,
+            Arc::new(tokio::sync::Notify::new()),
+        )
+    }
+
+    /// [`new`](Self::new), with the wake-up the Redis relay also signals when another
+    /// instance queues a run.
+    pub fn with_queue_wakeups(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+        settings: Settings,
+        planner: Arc<dyn Planner>,
+        agents: Arc<dyn Agents>,
+        queue_wakeups: Arc<tokio::sync::Notify>,
+    ) -> Arc<Self> {
         let queue = RunQueue::new(settings.max_concurrent_runs);
         Arc::new_cyclic(|me| Self {
             store,
@@ -96,6 +121,7 @@ impl Orchestrator {
             confirmations: editing::Confirmations::default(),
             stopping: tokio_util::sync::CancellationToken::new(),
             me: me.clone(),
+            queue_wakeups,
         })
     }
 
@@ -176,6 +202,8 @@ impl Orchestrator {
                 }
             }
             this.active().remove(&run_id);
+            // A slot is free here: the shared queue may hand out its next run.
+            this.queue_wakeups.notify_one();
         }));
     }
 
@@ -199,6 +227,7 @@ impl Orchestrator {
                     false
                 }
             },
+            Lease::Claimed => true,
             Lease::TakenOver {
                 previous_owner,
                 completed_tasks,

@@ -162,9 +162,16 @@ async fn create_run(
             Some(&user.session),
         ))
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a build token: {e}")))?;
-    state
-        .orchestrator
-        .start(&run_id, &project_id, priority, permit);
+    if state.store.shared() {
+        // The shared queue, in order: this instance takes the next queued run now if it has
+        // a free slot (with no queue, this one), and the others are told a run waits.
+        state.orchestrator.dispatch().await;
+        commands::wake_all(&state, crate::server::cluster::relay::QUEUE_CHANNEL).await;
+    } else {
+        state
+            .orchestrator
+            .start(&run_id, &project_id, priority, permit);
+    }
     let (scheme, host) = origin(&headers);
     let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
     Ok((

@@ -58,6 +58,21 @@ pub struct TakenRun {
     pub previous_owner: Option<String>,
 }
 
+/// The `data` of a `queuePosition` event, as the single-instance queue spells it.
+pub fn queue_event_data(
+    position: usize,
+    length: usize,
+    average_secs: f64,
+    slots: usize,
+) -> serde_json::Value {
+    let slots = slots.max(1) as f64;
+    serde_json::json!({
+        "position": position,
+        "queueLength": length,
+        "estimatedWait": ((position as f64 / slots).ceil() * average_secs).round(),
+    })
+}
+
 pub fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -83,8 +98,8 @@ pub trait LeaseStore: Send + Sync {
     /// writes are refused from now on).
     async fn renew_leases(&self, instance: &str, ttl: Duration) -> Result<Vec<String>, StoreError>;
 
-    /// Takes up to `limit` unfinished runs that are running or being analysed/planned whose
-    /// lease expired or was released (`FOR UPDATE SKIP LOCKED` where the database has it, so
+    /// Takes up to `limit` started runs (not `queued`: the shared queue hands those out,
+    /// `claim_queued`) whose lease expired or was released (`FOR UPDATE SKIP LOCKED` where the database has it, so
     /// two sweepers never take the same run), oldest first. With `force`, live leases too:
     /// the embedded store's only instance takes, at start, what a killed process still held.
     async fn take_orphaned_runs(
@@ -94,6 +109,36 @@ pub trait LeaseStore: Send + Sync {
         limit: u32,
         force: bool,
     ) -> Result<Vec<TakenRun>, StoreError>;
+
+    /// Takes the next run of the shared queue for `instance`: the oldest `queued` run whose
+    /// lease is free or lapsed, premium owners' runs first (the order of the single-instance
+    /// queue). Each run is taken by one instance (`SKIP LOCKED`).
+    async fn claim_queued(
+        &self,
+        instance: &str,
+        ttl: Duration,
+    ) -> Result<Option<TakenRun>, StoreError>;
+
+    /// Reports the shared queue: for every `queued` run nobody drives yet whose place changed
+    /// since it was last told, appends a `queuePosition` event (`{position, queueLength,
+    /// estimatedWait}`; `estimatedWait` from `average_secs` per run over `slots` slots). One
+    /// transaction under one lock, so positions are told in order whoever reports. Returns the
+    /// stored events with their project, for the bus.
+    async fn report_queue(
+        &self,
+        ts: &str,
+        average_secs: f64,
+        slots: usize,
+    ) -> Result<Vec<(String, youmeyou_core::model::Event)>, StoreError>;
+
+    /// Cancels a `queued` run nobody drives (a free or lapsed lease): status `cancelled` and a
+    /// final `runCancelled` event in one transaction. `None` when it is not such a run (an
+    /// instance drives it: ask that one).
+    async fn cancel_queued(
+        &self,
+        run_id: &str,
+        ts: &str,
+    ) -> Result<Option<Vec<youmeyou_core::model::Event>>, StoreError>;
 
     /// Hands the lease of a run back (its end, or a graceful shutdown): `lease_until` becomes
     /// the past, so another instance may take it at once.

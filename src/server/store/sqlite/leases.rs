@@ -4,11 +4,13 @@
 
 use super::runs::{run_from_row, RUN_COLUMNS};
 use super::SqliteStore;
+use crate::server::store::lease::queue_event_data;
 use crate::server::store::lease::{millis, HeldLeases, LeaseStore, TakenRun};
 use crate::server::store::StoreError;
 use async_trait::async_trait;
 use sqlx::Row;
 use std::time::Duration;
+use youmeyou_core::model::{Event, EventType};
 
 /// The database's clock in milliseconds since the epoch.
 pub(super) const NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
@@ -79,7 +81,7 @@ impl LeaseStore for SqliteStore {
             .await?;
         let candidates = sqlx::query(&format!(
             "SELECT id, lease_owner FROM runs
-             WHERE status NOT IN ('completed', 'failed', 'cancelled')
+             WHERE status NOT IN ('queued', 'completed', 'failed', 'cancelled')
                AND (?1 OR lease_until IS NULL OR lease_until < {NOW_MS})
              ORDER BY created_at LIMIT ?2"
         ))
@@ -111,6 +113,137 @@ impl LeaseStore for SqliteStore {
             self.leases.hold(&t.run.id, t.epoch);
         }
         Ok(taken)
+    }
+
+    async fn claim_queued(
+        &self,
+        instance: &str,
+        ttl: Duration,
+    ) -> Result<Option<TakenRun>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE runs SET lease_epoch = lease_epoch WHERE 0")
+            .execute(&mut *tx)
+            .await?;
+        let next = sqlx::query(&format!(
+            "SELECT r.id, r.lease_owner FROM runs r JOIN users u ON u.id = r.owner_id
+             WHERE r.status = 'queued' AND (r.lease_until IS NULL OR r.lease_until < {NOW_MS})
+             ORDER BY (u.tier = 'premium') DESC, r.created_at, r.rowid LIMIT 1"
+        ))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(next) = next else { return Ok(None) };
+        let id: String = next.try_get("id")?;
+        let previous_owner: Option<String> = next.try_get("lease_owner")?;
+        let row = sqlx::query(&format!(
+            "UPDATE runs SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_until = {NOW_MS} + ?
+             WHERE id = ? RETURNING lease_epoch, {RUN_COLUMNS}"
+        ))
+        .bind(instance)
+        .bind(millis(ttl))
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let taken = TakenRun {
+            epoch: row.try_get("lease_epoch")?,
+            run: run_from_row(&row)?,
+            previous_owner,
+        };
+        self.leases.hold(&taken.run.id, taken.epoch);
+        Ok(Some(taken))
+    }
+
+    async fn report_queue(
+        &self,
+        ts: &str,
+        average_secs: f64,
+        slots: usize,
+    ) -> Result<Vec<(String, Event)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE runs SET lease_epoch = lease_epoch WHERE 0")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT r.id, r.project_id, r.queue_report FROM runs r JOIN users u ON u.id = r.owner_id
+             WHERE r.status = 'queued' AND (r.lease_until IS NULL OR r.lease_until < {NOW_MS})
+             ORDER BY (u.tier = 'premium') DESC, r.created_at, r.rowid"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let length = rows.len();
+        let mut told = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let report = format!("{}/{length}", i + 1);
+            let said: Option<String> = row.try_get("queue_report")?;
+            if said.as_deref() == Some(report.as_str()) {
+                continue;
+            }
+            let run_id: String = row.try_get("id")?;
+            let project_id: String = row.try_get("project_id")?;
+            let data = queue_event_data(i + 1, length, average_secs, slots);
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE runs SET last_seq = last_seq + 1, queue_report = ?2 WHERE id = ?1 RETURNING last_seq",
+            )
+            .bind(&run_id)
+            .bind(&report)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO events (run_id, seq, type, ts, data) VALUES (?, ?, ?, ?, ?)")
+                .bind(&run_id)
+                .bind(seq)
+                .bind(EventType::QueuePosition.as_str())
+                .bind(ts)
+                .bind(data.to_string())
+                .execute(&mut *tx)
+                .await?;
+            told.push((
+                project_id,
+                Event {
+                    seq: seq as u64,
+                    run_id,
+                    kind: EventType::QueuePosition,
+                    ts: ts.to_string(),
+                    data,
+                },
+            ));
+        }
+        tx.commit().await?;
+        Ok(told)
+    }
+
+    async fn cancel_queued(
+        &self,
+        run_id: &str,
+        ts: &str,
+    ) -> Result<Option<Vec<Event>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seq: Option<i64> = sqlx::query_scalar(&format!(
+            "UPDATE runs SET status = 'cancelled', finished_at = ?2, last_seq = last_seq + 1
+             WHERE id = ?1 AND status = 'queued' AND (lease_until IS NULL OR lease_until < {NOW_MS})
+             RETURNING last_seq"
+        ))
+        .bind(run_id)
+        .bind(ts)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else { return Ok(None) };
+        let data = serde_json::json!({"reason": "cancelled while queued"});
+        sqlx::query("INSERT INTO events (run_id, seq, type, ts, data) VALUES (?, ?, ?, ?, ?)")
+            .bind(run_id)
+            .bind(seq)
+            .bind(EventType::RunCancelled.as_str())
+            .bind(ts)
+            .bind(data.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(vec![Event {
+            seq: seq as u64,
+            run_id: run_id.to_string(),
+            kind: EventType::RunCancelled,
+            ts: ts.to_string(),
+            data,
+        }]))
     }
 
     async fn release_lease(&self, run_id: &str, instance: &str) -> Result<(), StoreError> {
