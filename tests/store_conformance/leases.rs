@@ -234,3 +234,105 @@ pub async fn a_forced_take_claims_live_leases_and_finished_runs_are_never_taken(
     );
     lost(db.store.append_events("r0", &[progress()], "t").await);
 }
+
+/// The shared queue: claimed in order (premium first, then oldest), each run once; queued runs
+/// are told their places once per change; a queued run nobody drives can be cancelled, one
+/// that is driven cannot.
+pub async fn the_shared_queue_hands_out_runs_in_order_and_reports_places(db: &Db) {
+    use super::{project, run_record, user};
+    use youmeyou::server::limits::Tier;
+    user(db, "free").await;
+    user(db, "rich").await;
+    db.store
+        .set_tier("rich@example.com", Tier::Premium)
+        .await
+        .unwrap();
+    for (id, owner, at) in [
+        ("q1", "free", "2026-01-01T00:00:01.000Z"),
+        ("q2", "free", "2026-01-01T00:00:02.000Z"),
+        ("q3", "rich", "2026-01-01T00:00:03.000Z"),
+        ("q4", "free", "2026-01-01T00:00:04.000Z"),
+    ] {
+        project(db, &format!("p-{id}"), owner).await;
+        db.store
+            .create_run(&run_record(id, &format!("p-{id}"), owner, "queued", at))
+            .await
+            .unwrap();
+    }
+    let told = db.store.report_queue("t", 30.0, 2).await.unwrap();
+    let places: Vec<(String, u64, u64)> = told
+        .iter()
+        .map(|(_, e)| {
+            (
+                e.run_id.clone(),
+                e.data["position"].as_u64().unwrap(),
+                e.data["queueLength"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("q3".into(), 1, 4),
+            ("q1".into(), 2, 4),
+            ("q2".into(), 3, 4),
+            ("q4".into(), 4, 4)
+        ],
+        "premium first, then oldest"
+    );
+    assert_eq!(told[0].1.data["estimatedWait"], 30.0);
+    assert!(
+        db.store
+            .report_queue("t", 30.0, 2)
+            .await
+            .unwrap()
+            .is_empty(),
+        "each place is told once"
+    );
+
+    let b = db.another().await;
+    let first = db.store.claim_queued("A", TTL).await.unwrap().unwrap();
+    let second = b.claim_queued("B", TTL).await.unwrap().unwrap();
+    assert_eq!(
+        (first.run.id.as_str(), second.run.id.as_str()),
+        ("q3", "q1")
+    );
+    assert_eq!(db.store.leases().fence("q3"), Some(first.epoch));
+    // The places move up; claimed runs are no longer in the queue.
+    let moved: Vec<(String, u64)> = db
+        .store
+        .report_queue("t", 30.0, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, e)| (e.run_id.clone(), e.data["position"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(moved, [("q2".to_string(), 1), ("q4".to_string(), 2)]);
+    // Cancel: a queued run nobody drives yes, a claimed one no.
+    assert!(db.store.cancel_queued("q1", "t").await.unwrap().is_none());
+    let cancelled = db.store.cancel_queued("q4", "t").await.unwrap().unwrap();
+    assert_eq!(cancelled[0].kind, EventType::RunCancelled);
+    assert_eq!(cancelled[0].seq, db.store.last_seq("q4").await.unwrap());
+    assert_eq!(
+        db.store.get_run("q4").await.unwrap().unwrap().status,
+        "cancelled"
+    );
+    // Not handed to the sweepers: started runs only.
+    assert!(b
+        .take_orphaned_runs("B", TTL, 10, true)
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.run.status != "queued"));
+    assert_eq!(
+        db.store
+            .claim_queued("C", TTL)
+            .await
+            .unwrap()
+            .unwrap()
+            .run
+            .id,
+        "q2"
+    );
+    assert!(db.store.claim_queued("C", TTL).await.unwrap().is_none());
+}

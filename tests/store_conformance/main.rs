@@ -218,6 +218,7 @@ conformance! {
     runs::plans_tasks_files_and_modifications_round_trip,
     runs::unfinished_active_and_recent_runs,
     runs::admission_counts_active_and_daily_runs_in_the_database,
+    runs::owner_commands_are_taken_once_and_answered_once,
     events::concurrent_appends_keep_every_runs_sequence_gap_free,
     events::the_final_append_writes_events_then_the_end,
     events::reads_page_through_the_log,
@@ -228,4 +229,5 @@ conformance! {
     leases::a_released_lease_is_taken_at_once,
     leases::concurrent_sweepers_never_take_the_same_run,
     leases::a_forced_take_claims_live_leases_and_finished_runs_are_never_taken,
+    leases::the_shared_queue_hands_out_runs_in_order_and_reports_places,
 }

@@ -293,3 +293,81 @@ pub async fn admission_counts_active_and_daily_runs_in_the_database(db: &Db) {
     }
     assert_eq!(created, 3);
 }
+
+/// Commands for a run's owner: each pending command is taken once, its answer read once; a
+/// command nobody took can be withdrawn, a taken one cannot.
+pub async fn owner_commands_are_taken_once_and_answered_once(db: &Db) {
+    use youmeyou::server::store::commands::StoredCommand;
+    with_runs(db, 2).await;
+    let command = |id: &str, run: &str| StoredCommand {
+        id: id.into(),
+        run_id: run.into(),
+        body: format!("{{\"kind\":\"cancel\",\"n\":\"{id}\"}}"),
+    };
+    db.store
+        .enqueue_command(&command("c1", "r0"), "2026-01-01T00:00:01.000Z")
+        .await
+        .unwrap();
+    db.store
+        .enqueue_command(&command("c2", "r0"), "2026-01-01T00:00:02.000Z")
+        .await
+        .unwrap();
+    db.store
+        .enqueue_command(&command("c3", "r1"), "2026-01-01T00:00:03.000Z")
+        .await
+        .unwrap();
+    db.store
+        .enqueue_command(&command("c4", "r1"), "2026-01-01T00:00:04.000Z")
+        .await
+        .unwrap();
+    let b = db.another().await;
+    let r0 = ["r0".to_string()];
+    let (mine, theirs) = tokio::join!(db.store.take_commands(&r0, "A"), b.take_commands(&r0, "B"));
+    let mut taken: Vec<String> = mine
+        .unwrap()
+        .into_iter()
+        .chain(theirs.unwrap())
+        .map(|c| c.id)
+        .collect();
+    taken.sort();
+    assert_eq!(taken, ["c1", "c2"], "each taken once");
+    assert!(db
+        .store
+        .take_commands(&["r0".to_string()], "A")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        db.store.take_command_result("c1").await.unwrap(),
+        None,
+        "not answered yet"
+    );
+    assert!(
+        !db.store.withdraw_command("c1").await.unwrap(),
+        "taken: cannot be withdrawn"
+    );
+    db.store
+        .finish_command("c1", "{\"status\":202}")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.take_command_result("c1").await.unwrap().as_deref(),
+        Some("{\"status\":202}")
+    );
+    assert_eq!(
+        db.store.take_command_result("c1").await.unwrap(),
+        None,
+        "read once"
+    );
+    assert!(db.store.withdraw_command("c3").await.unwrap());
+    let left = db
+        .store
+        .take_commands(&["r1".to_string()], "A")
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c4"]
+    );
+    assert_eq!(left[0].body, command("c4", "r1").body);
+}

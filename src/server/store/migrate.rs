@@ -20,6 +20,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "leases",
         include_str!("../../../migrations/0003_leases.sql"),
     ),
+    (
+        4,
+        "commands",
+        include_str!("../../../migrations/0004_commands.sql"),
+    ),
+    (
+        5,
+        "queue",
+        include_str!("../../../migrations/0005_queue.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
