@@ -25,7 +25,10 @@ async function freePort(): Promise<number> {
 }
 
 function psql(sql: string): void {
-  execFileSync('psql', [PG, '-v', 'ON_ERROR_STOP=1', '-qc', sql], { stdio: 'inherit' });
+  execFileSync('psql', [PG, '-v', 'ON_ERROR_STOP=1', '-qc', sql], {
+    stdio: 'inherit',
+    env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
+  });
 }
 
 test.beforeAll(async () => {
