@@ -4,6 +4,8 @@
 //! one trace, whose id is derived from the run id.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/process.rs"]
+mod process;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,6 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
+use process::*;
 use prost::Message;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -107,14 +110,6 @@ async fn receiver() -> (String, watch::Receiver<Vec<Seen>>) {
     (format!("http://{addr}"), rx)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn spawn(dir: &std::path::Path, port: u16, collector: &str, instance: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_youmeyou"))
         .args([
@@ -149,41 +144,6 @@ async fn terminate(mut child: Child) {
     .expect("the process did not stop after SIGTERM")
     .unwrap();
     assert!(status.success(), "graceful shutdown ended with {status}");
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        // Polling readiness of a starting process: there is no event to wait for.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Long-polls the run's events after `after`, holding up to 10 s for new ones.
-async fn events_after(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    run: &str,
-    after: u64,
-) -> Vec<Value> {
-    let r = http
-        .get(format!(
-            "{base}/api/runs/{run}/events?after={after}&wait=10"
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["events"].as_array().cloned().unwrap_or_default()
 }
 
 /// Reads the run's events until `done` holds for what was seen.

@@ -3,20 +3,14 @@
 //! the event log has no gap.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/process.rs"]
+mod process;
+use process::*;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const EXAMPLE_1: &str = "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_youmeyou"))
@@ -34,41 +28,6 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start youmeyou")
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        // Polling readiness of a starting process: there is no event to wait for.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Long-polls the run's events after `after`, holding up to 10 s for new ones.
-async fn events_after(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    run: &str,
-    after: u64,
-) -> Vec<Value> {
-    let r = http
-        .get(format!(
-            "{base}/api/runs/{run}/events?after={after}&wait=10"
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["events"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

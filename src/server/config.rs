@@ -135,6 +135,19 @@ impl DatabaseTarget {
     }
 }
 
+/// A service URL (database, Redis) fit for messages: its password replaced by `***`.
+pub fn url_for_messages(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "the URL given".into(),
+    }
+}
+
 fn redis_prefix(raw: &str) -> Result<String, ConfigError> {
     let p = raw.trim();
     if p.len() > 64 || p.chars().any(|c| c.is_whitespace() || c.is_control()) {

@@ -2,6 +2,7 @@
 //! multi-instance mode as deployed, on one machine. Each instance has its own data directory,
 //! port and instance id; all share the JWT secret (as docs/DEPLOY.md requires).
 
+pub use super::process::{free_port, wait_ready};
 use super::services::{redis_prefix, redis_url, PgSchema};
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};
@@ -13,14 +14,6 @@ pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123456789";
 pub const PASSWORD: &str = "correct horse battery";
 /// Longest wait for anything in these tests; a failure names what it waited for.
 pub const WAIT: Duration = Duration::from_secs(90);
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// How the instances of a cluster are started.
 #[derive(Clone)]
@@ -302,20 +295,6 @@ impl Cluster {
         if let Some(schema) = self.schema.take() {
             schema.drop_schema().await;
         }
-    }
-}
-
-pub async fn wait_ready(http: &Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        // Readiness of a starting process: there is no event to wait for.
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -4,6 +4,8 @@
 //! of a paused owner, hand-back on SIGTERM, and Redis outages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/process.rs"]
+mod process;
 #[path = "../support/services.rs"]
 mod services;
 

@@ -20,24 +20,11 @@ pub struct RedisLink {
     up: AtomicBool,
 }
 
-/// The URL without its password, for messages.
-pub fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "the Redis URL".into(),
-    }
-}
-
 impl RedisLink {
     /// Connects, failing at once with a one-line reason when Redis is unreachable or the URL
     /// is wrong.
     pub async fn open(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let shown = display_url(url);
+        let shown = crate::server::config::url_for_messages(url);
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("invalid Redis URL {shown}: {e}"))?;
         let config = ConnectionManagerConfig::new()

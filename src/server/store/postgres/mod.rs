@@ -33,19 +33,6 @@ pub struct PgStore {
     pub(crate) leases: Arc<HeldLeases>,
 }
 
-/// The URL without its password, for messages.
-pub fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "the PostgreSQL URL".into(),
-    }
-}
-
 impl PgStore {
     /// Connects (failing at once with a one-line reason when the server is unreachable or
     /// refuses us), applies the migrations and returns the store.
@@ -54,7 +41,7 @@ impl PgStore {
     }
 
     pub async fn open_with(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let shown = display_url(url);
+        let shown = crate::server::config::url_for_messages(url);
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL {shown}: {e}"))?
             .application_name("youmeyou");

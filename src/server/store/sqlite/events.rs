@@ -114,7 +114,7 @@ async fn write_group(
     // Task states reported by the group's events, in the same transaction.
     for append in batch {
         if let (Some(task), true) = (&append.task, next.contains_key(append.run_id.as_str())) {
-            write_task(&mut tx, &append.run_id, task).await?;
+            super::runs::write_task(&mut tx, &append.run_id, task, None).await?;
         }
     }
     // Terminal statuses last, after every event of the group is in.
@@ -133,36 +133,6 @@ async fn write_group(
     }
     tx.commit().await?;
     Ok(results)
-}
-
-/// A task's state (its lease already checked by the group's counter update).
-async fn write_task(
-    tx: &mut sqlx::SqliteConnection,
-    run_id: &str,
-    record: &TaskRecord,
-) -> Result<(), StoreError> {
-    let output = record
-        .output
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()?;
-    sqlx::query(
-        "UPDATE tasks SET spec = ?1, status = ?2, started_at = ?3, finished_at = ?4, modification_count = ?5, attempts = ?6, output = ?7, error = ?8
-         WHERE run_id = ?9 AND id = ?10",
-    )
-    .bind(serde_json::to_string(&record.task)?)
-    .bind(crate::server::store::codec::status_str(record.task.status))
-    .bind(&record.task.started_at)
-    .bind(&record.task.finished_at)
-    .bind(i64::from(record.task.modification_count))
-    .bind(i64::from(record.attempts))
-    .bind(output)
-    .bind(&record.error)
-    .bind(run_id)
-    .bind(&record.task.id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 #[async_trait]

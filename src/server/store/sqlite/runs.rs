@@ -50,6 +50,42 @@ fn file_from_row(row: &SqliteRow) -> Result<GeneratedFile, StoreError> {
     })
 }
 
+/// Writes a task's state, fenced by `fence` (`None` inside a transaction that checked the
+/// lease already, e.g. the group commit). Returns the rows written.
+pub(super) async fn write_task(
+    conn: &mut sqlx::SqliteConnection,
+    run_id: &str,
+    record: &TaskRecord,
+    fence: Option<i64>,
+) -> Result<u64, StoreError> {
+    let output = record
+        .output
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    Ok(sqlx::query(
+        // Numbered throughout: sqlx counts a plain `?` after a numbered one differently from
+        // SQLite.
+        "UPDATE tasks SET spec = ?1, status = ?2, started_at = ?3, finished_at = ?4, modification_count = ?5, attempts = ?6, output = ?7, error = ?8
+         WHERE run_id = ?9 AND id = ?10
+           AND (?11 IS NULL OR EXISTS (SELECT 1 FROM runs WHERE id = ?9 AND lease_epoch = ?11))",
+    )
+    .bind(serde_json::to_string(&record.task)?)
+    .bind(status_str(record.task.status))
+    .bind(&record.task.started_at)
+    .bind(&record.task.finished_at)
+    .bind(i64::from(record.task.modification_count))
+    .bind(i64::from(record.attempts))
+    .bind(output)
+    .bind(&record.error)
+    .bind(run_id)
+    .bind(&record.task.id)
+    .bind(fence)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// The outcome of a fenced single-row write: no row under a fence means the lease was lost
 /// (a plain write of a missing row stays a no-op, as before leases).
 pub(super) fn fenced(rows: u64, fence: Option<i64>, run_id: &str) -> Result<(), StoreError> {
@@ -254,33 +290,9 @@ impl RunStore for SqliteStore {
     }
 
     async fn update_task(&self, run_id: &str, record: &TaskRecord) -> Result<(), StoreError> {
-        let output = record
-            .output
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
         let fence = self.leases.fence(run_id);
-        let done = sqlx::query(
-            // Numbered throughout: sqlx counts a plain `?` after a numbered one differently
-            // from SQLite.
-            "UPDATE tasks SET spec = ?1, status = ?2, started_at = ?3, finished_at = ?4, modification_count = ?5, attempts = ?6, output = ?7, error = ?8
-             WHERE run_id = ?9 AND id = ?10
-               AND (?11 IS NULL OR EXISTS (SELECT 1 FROM runs WHERE id = ?9 AND lease_epoch = ?11))",
-        )
-        .bind(serde_json::to_string(&record.task)?)
-        .bind(status_str(record.task.status))
-        .bind(&record.task.started_at)
-        .bind(&record.task.finished_at)
-        .bind(i64::from(record.task.modification_count))
-        .bind(i64::from(record.attempts))
-        .bind(output)
-        .bind(&record.error)
-        .bind(run_id)
-        .bind(&record.task.id)
-        .bind(fence)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let mut conn = self.pool.acquire().await?;
+        let done = write_task(&mut conn, run_id, record, fence).await?;
         fenced(done, fence, run_id)
     }
 
