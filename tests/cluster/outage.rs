@@ -168,3 +168,67 @@ async fn with_postgres_down_requests_answer_503_with_retry_after_and_runs_go_on_
     assert_eq!(last["data"]["success"], true, "{}", kinds(&log));
     cluster.close().await;
 }
+
+/// The start stops with one line naming the service when DATABASE_URL or REDIS_URL is wrong or
+/// unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_or_redis_stops_the_start_with_one_line() {
+    let closed = free_port();
+    let schema = super::services::PgSchema::new().await;
+    let cases = [
+        (
+            format!("postgres://postgres@127.0.0.1:{closed}/test"),
+            None,
+            "cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:",
+        ),
+        (
+            "postgres://postgres:hunter2@127.0.0.1:1/x".to_string(),
+            None,
+            "postgres://postgres:***@127.0.0.1:1/x",
+        ),
+        (
+            "mysql://x".to_string(),
+            None,
+            "invalid value for --database-url (DATABASE_URL)",
+        ),
+        (
+            schema.url.clone(),
+            Some(format!("redis://127.0.0.1:{closed}")),
+            "cannot connect to Redis at redis://127.0.0.1:",
+        ),
+        (
+            schema.url.clone(),
+            Some("http://nope".to_string()),
+            "invalid value for --redis-url (REDIS_URL)",
+        ),
+    ];
+    for (database, redis, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_youmeyou"));
+        cmd.args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--log",
+            "error",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("DATABASE_URL", &database)
+        .env_remove("REDIS_URL");
+        if let Some(url) = &redis {
+            cmd.env("REDIS_URL", url);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!out.status.success(), "{database} {redis:?} started");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains(expected), "{expected:?} in {stderr}");
+        assert!(!stderr.contains("hunter2"), "no password in {stderr}");
+    }
+    schema.drop_schema().await;
+}
