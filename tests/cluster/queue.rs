@@ -7,6 +7,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+/// A run's id, start and finish as stored.
+type Times = (String, Option<String>, Option<String>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_is_shared_in_order_with_the_same_positions_on_every_instance() {
     let options = Options {
@@ -107,9 +110,7 @@ async fn the_queue_is_shared_in_order_with_the_same_positions_on_every_instance(
             .fetch_all(&db)
             .await
             .unwrap();
-    let at = |run: &str,
-              pick: fn(&(String, Option<String>, Option<String>)) -> &Option<String>|
-     -> String {
+    let at = |run: &str, pick: fn(&Times) -> &Option<String>| -> String {
         pick(times.iter().find(|t| t.0 == run).unwrap())
             .clone()
             .unwrap()
