@@ -422,19 +422,35 @@ impl Relay {
                 (vec![], vec![project])
             }
         };
-        // Where the watched runs' logs end now; the last event is delivered again so a
-        // transport that read the log a moment earlier sees the gap and re-reads it.
+        // Where the watched runs' logs end now. A watched run's last event is delivered again,
+        // so a transport that read the log a moment earlier sees any gap and re-reads it. A
+        // newly watched project's unfinished runs are delivered from their first event: its
+        // watcher subscribed before this relay did (the subscription is asynchronous here,
+        // immediate on one instance), and a project watcher takes a run's first event as its
+        // start, so a run that began in between would otherwise be seen from its middle.
+        let project_watch = !project_ids.is_empty();
         if let Ok(heads) = self.store.run_heads(&run_ids, &project_ids).await {
             for head in heads {
-                let known = self.delivered().get(&head.run_id).copied();
-                match known {
-                    Some(_) => {}
-                    None => {
-                        let from = head.last_seq.saturating_sub(1);
-                        self.delivered().insert(head.run_id.clone(), from);
-                        self.backfill(&head.run_id, &head.project_id, from).await;
-                    }
+                if self.delivered().contains_key(&head.run_id) {
+                    continue;
                 }
+                let unfinished = project_watch
+                    && self
+                        .store
+                        .run_ref(&head.run_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| {
+                            !matches!(r.status.as_str(), "completed" | "failed" | "cancelled")
+                        });
+                let from = if unfinished {
+                    0
+                } else {
+                    head.last_seq.saturating_sub(1)
+                };
+                self.delivered().insert(head.run_id.clone(), from);
+                self.backfill(&head.run_id, &head.project_id, from).await;
             }
         }
     }
