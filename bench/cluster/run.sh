@@ -52,11 +52,11 @@ wait_port() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# new_schema: a fresh schema in $SCHEMA (not in a subshell, so the exit trap drops it).
 new_schema() {
-  local s="ycb_$(date +%s)_$RANDOM"
-  psql -q "$PG" -c "CREATE SCHEMA $s" >/dev/null
-  SCHEMAS+=("$s")
-  echo "$s"
+  SCHEMA="ycb_$(date +%s)_$RANDOM"
+  psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+  SCHEMAS+=("$SCHEMA")
 }
 
 # start_cluster SCHEMA PREFIX REDIS_URL: three cluster_bench instances A, B, C; sets URLS, CPIDS.
@@ -132,7 +132,7 @@ for step in $STEPS; do
     redis-server --bind 127.0.0.1 --port "$rport" --save "" --appendonly no > "$OUT/redis-private.log" 2>&1 &
     RPID=$!; PIDS+=("$RPID")
     wait_port "$rport"
-    start_cluster "$(new_schema)" "ycb:$RANDOM$RANDOM:" "redis://127.0.0.1:$rport"
+    new_schema; start_cluster "$SCHEMA" "ycb:$RANDOM$RANDOM:" "redis://127.0.0.1:$rport"
     for i in $(seq 1 "$ROUNDS"); do
       "$B" fanout --target rust --urls "$URLS" --runs 100 --watchers 20 --events-per-run 50 --rate 500 \
         --label redis-up | tee -a "$OUT/outage.json"
@@ -156,7 +156,7 @@ for step in $STEPS; do
     : > "$OUT/fanout.json"; : > "$OUT/fanout-cpu.json"
     for i in $(seq 1 "$ROUNDS"); do
       for target in rust socketio; do
-        if [ $target = rust ]; then start_cluster "$(new_schema)" "ycb:$RANDOM$RANDOM:" "$REDIS"
+        if [ $target = rust ]; then new_schema; start_cluster "$SCHEMA" "ycb:$RANDOM$RANDOM:" "$REDIS"
         else start_socketio "ycbio$RANDOM$RANDOM"; fi
         for rate in $RATES; do
           cpu=$(python3 bench/cluster/cpu.py)
@@ -175,7 +175,7 @@ for step in $STEPS; do
     per=$(( (CONNS + 2) / 3 ))
     : > "$OUT/idle.json"
     for target in rust socketio; do
-      if [ $target = rust ]; then start_cluster "$(new_schema)" "ycb:$RANDOM$RANDOM:" "$REDIS"
+      if [ $target = rust ]; then new_schema; start_cluster "$SCHEMA" "ycb:$RANDOM$RANDOM:" "$REDIS"
       else start_socketio "ycbio$RANDOM$RANDOM"; fi
       IFS=, read -r -a urls <<< "$URLS"
       cpids=()
