@@ -7,7 +7,6 @@ use super::harness::*;
 use super::services::PrivateRedis;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
 
 const RUNS: usize = 30;
 
@@ -42,32 +41,6 @@ async fn owners(db: &sqlx::PgPool) -> HashMap<String, i64> {
     rows.into_iter()
         .map(|(o, n)| (o.unwrap_or_default(), n))
         .collect()
-}
-
-/// Waits (reading the database) until `cond` holds.
-async fn until<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        // Reading shared state another process changes: there is no event to wait for here.
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// When the run's `runResumed` after `previous` was stamped, if it was.
-async fn resumed_at(db: &sqlx::PgPool, run: &str, previous: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT ts FROM events WHERE run_id = $1 AND type = 'runResumed' AND data::jsonb->>'previousInstance' = $2",
-    )
-    .bind(run)
-    .bind(previous)
-    .fetch_optional(db)
-    .await
-    .unwrap()
 }
 
 fn ms(ts: &str) -> i64 {
@@ -129,21 +102,15 @@ async fn chaos_kill_the_busiest_owner_twice_and_restart_redis_and_every_run_comp
         let run = run.clone();
         watchers.push(tokio::spawn(async move { ws_to_end(&mut ws, &run).await }));
     }
+    // Mid-run: every run has completed a task (read from its events, on C).
+    for run in &runs {
+        cluster
+            .until_event("C", &token, run, |e| e["type"] == "taskCompleted")
+            .await;
+    }
     let mut takeovers_ms: Vec<i64> = Vec::new();
     let mut killed = Vec::new();
     for round in 0..2 {
-        // Mid-run: every unfinished run has completed a task.
-        until("every unfinished run has completed a task", || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM runs r WHERE r.status NOT IN ('completed', 'failed', 'cancelled')
-                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id AND t.status = 'completed')",
-            )
-            .fetch_one(&db)
-            .await
-            .unwrap();
-            waiting == 0
-        })
-        .await;
         let by_owner = owners(&db).await;
         let victim = ["A", "B"]
             .iter()
@@ -166,12 +133,13 @@ async fn chaos_kill_the_busiest_owner_twice_and_restart_redis_and_every_run_comp
         killed.push((victim.clone(), orphans.len()));
         // Each of its runs is taken over and says so.
         for run in &orphans {
-            until("the run is taken over", || async {
-                resumed_at(&db, run, &victim).await.is_some()
-            })
-            .await;
-            let ts = resumed_at(&db, run, &victim).await.unwrap();
-            takeovers_ms.push(ms(&ts) - killed_at);
+            let seen = cluster
+                .until_event("C", &token, run, |e| {
+                    e["type"] == "runResumed" && e["data"]["previousInstance"] == victim.as_str()
+                })
+                .await;
+            let resumed = seen.iter().rfind(|e| e["type"] == "runResumed").unwrap();
+            takeovers_ms.push(ms(resumed["ts"].as_str().unwrap()) - killed_at);
         }
         if round == 0 {
             redis.restart().await;
@@ -224,28 +192,14 @@ async fn a_paused_owner_cannot_write_after_another_instance_took_its_run() {
     let token = cluster.user("B", "fence@example.com").await;
     let project = cluster.project("A", &token, "Fencing").await;
     let run = cluster.run("A", &token, &project, EXAMPLE_1).await;
-    until("a task completed on A", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND status = 'completed'",
-        )
-        .bind(&run)
-        .fetch_one(&db)
-        .await
-        .unwrap();
-        n > 0
-    })
-    .await;
+    cluster
+        .until_event("B", &token, &run, |e| e["type"] == "taskCompleted")
+        .await;
     cluster.get("A").signal(rustix::process::Signal::STOP);
-    until("B took the run over", || async {
-        let owner: Option<String> =
-            sqlx::query_scalar("SELECT lease_owner FROM runs WHERE id = $1")
-                .bind(&run)
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        owner.as_deref() == Some("B")
-    })
-    .await;
+    // B's sweeper takes the run once A's lease lapses, and says so first.
+    cluster
+        .until_event("B", &token, &run, |e| e["type"] == "runResumed")
+        .await;
     let epoch_b: i64 = sqlx::query_scalar("SELECT lease_epoch FROM runs WHERE id = $1")
         .bind(&run)
         .fetch_one(&db)
@@ -292,17 +246,9 @@ async fn sigterm_hands_runs_back_so_another_instance_goes_on_without_waiting_for
     let token = cluster.user("B", "handback@example.com").await;
     let project = cluster.project("A", &token, "Hand-back").await;
     let run = cluster.run("A", &token, &project, EXAMPLE_1).await;
-    until("a task completed on A", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND status = 'completed'",
-        )
-        .bind(&run)
-        .fetch_one(&db)
-        .await
-        .unwrap();
-        n > 0
-    })
-    .await;
+    cluster
+        .until_event("B", &token, &run, |e| e["type"] == "taskCompleted")
+        .await;
     cluster.get_mut("A").terminate();
     let log = cluster.poll_to_end("B", &token, &run).await;
     assert!(log

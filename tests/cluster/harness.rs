@@ -288,6 +288,30 @@ impl Cluster {
         }
     }
 
+    /// Polls `on` until an event matches; returns every event seen so far.
+    pub async fn until_event(
+        &self,
+        on: &str,
+        token: &str,
+        run: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT;
+        let mut seen: Vec<Value> = Vec::new();
+        loop {
+            if seen.iter().any(&pred) {
+                return seen;
+            }
+            let after = seen.last().map_or(0, seq);
+            seen.extend(self.poll(on, token, run, after).await);
+            assert!(
+                Instant::now() < deadline,
+                "no such event; saw {}",
+                kinds(&seen)
+            );
+        }
+    }
+
     pub async fn close(mut self) {
         for i in &mut self.instances {
             i.kill();
