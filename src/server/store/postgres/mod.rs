@@ -44,7 +44,11 @@ impl PgStore {
         let shown = crate::server::config::url_for_messages(url);
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL {shown}: {e}"))?
-            .application_name("youmeyou");
+            .application_name("youmeyou")
+            // A paused or partitioned owner must not hold a run's row lock open: PostgreSQL
+            // ends a transaction idle this long, so the sweepers (SKIP LOCKED) can take the
+            // run once its lease lapses. Our transactions take milliseconds.
+            .options([("idle_in_transaction_session_timeout", "2s")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
